@@ -1,0 +1,191 @@
+//! Code generation. Every path is absolute (`#krate::__private::...`, `::core::...`), and the
+//! names we introduce have mixed-site hygiene so they cannot clash with the user's.
+
+use proc_macro2::{Literal, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, PatType, ReturnType};
+
+use crate::args::{Flavor, MainArgs, parse_main_args};
+use crate::body::{Body, Piece, ResourceLet, scan};
+use crate::errors::Errors;
+use crate::parse::MainFn;
+use crate::validate;
+
+/// `#[graceful::main]`: on error, the function is still emitted (so IDEs keep working) along
+/// with every error found.
+pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    let function: MainFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(error) => {
+            let mut tokens = item;
+            tokens.extend(error.into_compile_error());
+            return tokens;
+        }
+    };
+    let mut errors = Errors::default();
+    let args = parse_main_args(args, &mut errors);
+    let shutdown_param = validate::signature(&function.sig, &mut errors);
+    let body = scan(function.body.clone(), &mut errors);
+    validate::ordering(&body, &mut errors);
+
+    let mut tokens = expand_main(&args, &function, shutdown_param.as_ref(), &body);
+    tokens.extend(errors.into_compile_errors());
+    tokens
+}
+
+/// `#[graceful::resource]` outside `main`.
+pub(crate) fn resource(_args: TokenStream, item: TokenStream) -> TokenStream {
+    let message = "`#[graceful::resource]` is not supported on items yet; declare the resource with \
+                   `#[resource]` on a `let` in the body of the `#[graceful::main]` function";
+    let span = item
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    let mut tokens = item;
+    tokens.extend(syn::Error::new(span, message).into_compile_error());
+    tokens
+}
+
+fn expand_main(
+    args: &MainArgs,
+    function: &MainFn,
+    shutdown_param: Option<&PatType>,
+    body: &Body,
+) -> TokenStream {
+    let krate = args
+        .krate
+        .as_ref()
+        .map_or_else(|| quote!(::graceful), ToTokens::to_token_stream);
+    let private = quote!(#krate::__private);
+    let handle = Ident::new("__graceful_shutdown", Span::mixed_site());
+
+    let timeout = optional(args.timeout_ms.map(Literal::u64_suffixed));
+    let drain_delay = optional(args.drain_delay_ms.map(Literal::u64_suffixed));
+    let worker_threads = optional(args.worker_threads.map(|(n, _)| Literal::usize_suffixed(n)));
+    let flavor = match args.flavor.map(|(flavor, _)| flavor) {
+        Some(Flavor::CurrentThread) => quote!(#private::Flavor::CurrentThread),
+        _ => quote!(#private::Flavor::MultiThread),
+    };
+
+    let has_resources = body
+        .pieces
+        .iter()
+        .any(|piece| matches!(piece, Piece::Resource(_)));
+    let shutdown_binding = shutdown_param.map(|PatType { attrs, pat, ty, .. }| {
+        let value = if has_resources {
+            quote_spanned!(ty.span()=> ::core::clone::Clone::clone(&#handle))
+        } else {
+            handle.to_token_stream()
+        };
+        quote!(#(#attrs)* let #pat: #ty = #value;)
+    });
+    let handle_param = if has_resources || shutdown_param.is_some() {
+        handle.to_token_stream()
+    } else {
+        quote!(_)
+    };
+
+    let statements = body.pieces.iter().map(|piece| match piece {
+        Piece::Tokens(tokens) => tokens.clone(),
+        Piece::Resource(resource) => expand_resource(resource, &krate, &handle),
+    });
+
+    let output = match &function.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    };
+    let typed_body = quote_spanned!(output.span()=> #private::body::<#output, _>);
+
+    let attrs = &function.attrs;
+    let inner_attrs = outer(&body.inner_attrs);
+    let vis = &function.vis;
+    let fn_token = function.sig.fn_token;
+    let ident = &function.sig.ident;
+    let mut block = TokenStream::new();
+    function.brace_token.surround(&mut block, |block| {
+        block.extend(quote! {
+            #private::main(
+                #private::config(#timeout, #drain_delay, #flavor, #worker_threads),
+                |#handle_param: #krate::Shutdown| #typed_body(async move {
+                    #shutdown_binding
+                    #(#statements)*
+                }),
+            )
+        });
+    });
+    quote! {
+        #(#attrs)*
+        #inner_attrs
+        #vis #fn_token #ident() #block
+    }
+}
+
+fn expand_resource(resource: &ResourceLet, krate: &TokenStream, handle: &Ident) -> TokenStream {
+    let ResourceLet {
+        args,
+        other_attrs,
+        let_token,
+        mutability,
+        ident,
+        ty,
+        init,
+        semi_token,
+        ..
+    } = resource;
+    let private = quote!(#krate::__private);
+    let name = args
+        .name
+        .as_ref()
+        .map_or_else(|| ident.to_string(), |name| name.value());
+    let order = optional(args.order.map(Literal::i64_suffixed));
+    let timeout = optional(
+        args.timeout_ms
+            .map(|ms| quote!(::core::time::Duration::from_millis(#ms))),
+    );
+    let spec = quote! {
+        #private::ResourceSpec {
+            name: #name,
+            order: #order,
+            timeout: #timeout,
+            stage: #private::Stage::Body,
+        }
+    };
+    let call = match &args.close {
+        Some(close) => {
+            let value = Ident::new("__graceful_resource", Span::mixed_site());
+            let turbofish = ty.as_ref().map(|ty| quote!(::<#ty, _, _>));
+            let close_call = quote_spanned!(close.span()=> #close(&*#value).await);
+            quote! {
+                #private::register_with #turbofish(&#handle, #spec, #init, |#value| async move { #close_call })
+            }
+        }
+        None => {
+            let turbofish = ty.as_ref().map(|ty| quote!(::<#ty>));
+            let register = quote_spanned!(init.span()=> #private::register #turbofish);
+            quote!(#register(&#handle, #spec, #init))
+        }
+    };
+    let annotation = ty.as_ref().map(|ty| quote!(: #krate::Resource<#ty>));
+    quote! {
+        #(#other_attrs)*
+        #let_token #mutability #ident #annotation = #call #semi_token
+    }
+}
+
+fn optional(value: Option<impl ToTokens>) -> TokenStream {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// `#![attr]` tokens turned into `#[attr]`.
+fn outer(inner_attrs: &TokenStream) -> TokenStream {
+    inner_attrs
+        .clone()
+        .into_iter()
+        .filter(|token| !matches!(token, TokenTree::Punct(punct) if punct.as_char() == '!'))
+        .collect()
+}

@@ -1,0 +1,37 @@
+//! How a resource closes.
+
+use std::future::Future;
+
+use crate::BoxError;
+
+/// A resource that knows how to close itself: flush what it buffers, then release what it holds.
+///
+/// Implement it for your own types; for a foreign type (a `sqlx::SqlitePool`, say) that you
+/// cannot implement it for, name its close function instead with
+/// `#[resource(close = sqlx::SqlitePool::close)]`.
+///
+/// `close` runs once, after every task has drained, in descending `order`. It should not
+/// assume it runs to the end: the resource's own `timeout` or the shutdown deadline may cut it.
+///
+/// ```
+/// use graceful_runtime::{BoxError, Close};
+///
+/// struct Publisher { /* a buffer and a connection */ }
+///
+/// impl Close for Publisher {
+///     async fn close(&self) -> Result<(), BoxError> {
+///         // flush the buffer, then close the connection
+///         Ok(())
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be closed by graceful",
+    label = "this resource's type does not implement `graceful::Close`",
+    note = "implement `graceful::Close` for `{Self}`, or name its close function: `#[resource(close = path::to::close)]` (a function or method taking `&{Self}`)"
+)]
+pub trait Close: Send + Sync + 'static {
+    /// Flushes and releases the resource. An error is logged and reported; the next resource
+    /// still closes.
+    fn close(&self) -> impl Future<Output = Result<(), BoxError>> + Send;
+}

@@ -1,0 +1,42 @@
+//! The runtime behind [`graceful`](https://docs.rs/graceful): the [`Shutdown`] handle, the task
+//! group, signal handling, the deadline and the ordered teardown.
+//!
+//! Depend on `graceful` rather than on this crate: it re-exports everything here together
+//! with the `#[graceful::main]` and `#[graceful::resource]` attributes.
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod catch_unwind;
+mod cause;
+mod close;
+mod config;
+mod duration;
+mod error;
+mod lifecycle;
+mod main_output;
+mod outcome;
+mod readiness;
+mod report;
+mod resource;
+mod resources;
+mod shutdown;
+mod signal;
+mod signals;
+mod state;
+mod tasks;
+mod watchdog;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use cause::Cause;
+pub use close::Close;
+pub use config::{Config, DRAIN_DELAY_ENV, Flavor, TIMEOUT_ENV};
+pub use duration::parse_duration;
+pub use error::BoxError;
+pub use main_output::MainOutput;
+pub use outcome::Outcome;
+pub use readiness::Readiness;
+pub use report::{Phase, Report, ResourceOutcome, ResourceReport, TaskFailure, TaskReport};
+pub use resource::Resource;
+pub use shutdown::Shutdown;
+pub use signal::Signal;

@@ -1,0 +1,44 @@
+//! Readiness: healthy until shutdown begins, for `/readyz` handlers and load balancers.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::state::State;
+
+/// Whether the service should receive new traffic: `true` until shutdown begins, `false` from
+/// that moment on (before the drain delay, so load balancers can notice in time).
+///
+/// Checking it is a single atomic load; call it on every request.
+///
+/// ```
+/// # graceful_runtime::Config::new().run(|shutdown| async move {
+/// let readiness = shutdown.readiness();
+/// assert!(readiness.is_ready());
+/// shutdown.trigger("test");
+/// assert!(!readiness.is_ready());
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Readiness {
+    state: Arc<State>,
+}
+
+impl Readiness {
+    pub(crate) fn new(state: Arc<State>) -> Self {
+        Readiness { state }
+    }
+
+    /// `true` until shutdown begins.
+    #[inline]
+    pub fn is_ready(&self) -> bool {
+        !self.state.is_triggered()
+    }
+}
+
+impl fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Readiness")
+            .field("ready", &self.is_ready())
+            .finish()
+    }
+}

@@ -1,0 +1,301 @@
+//! What happened during shutdown: logged at the end, printed to stderr when the exit is not
+//! clean, and returned as a value by [`Config::run`](crate::Config::run).
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::Cause;
+
+/// Outcome of one shutdown sequence.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Report {
+    /// The first event that started shutdown.
+    pub cause: Cause,
+    /// `main`'s error, if its body returned one (also the cause if it came first).
+    pub main_error: Option<String>,
+    /// Each phase of the sequence with how long it took, in order.
+    pub phases: Vec<Phase>,
+    /// Per task name: how many succeeded, failed and were aborted.
+    pub tasks: Vec<TaskReport>,
+    /// Every task failure, in the order they happened.
+    pub failures: Vec<TaskFailure>,
+    /// Work still running when the drain's time ran out, aborted: (name, how many).
+    pub stragglers: Vec<(String, usize)>,
+    /// Every resource in the order it was closed.
+    pub resources: Vec<ResourceReport>,
+    /// The configured deadline.
+    pub timeout: Duration,
+    /// From the trigger to the end of the teardown.
+    pub elapsed: Duration,
+}
+
+/// One phase of the shutdown sequence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Phase {
+    /// `"drain delay"`, `"drain"` or `"close"`.
+    pub name: &'static str,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// The tasks spawned under one name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TaskReport {
+    /// The name given to `spawn`.
+    pub name: String,
+    /// Finished with `()` or `Ok`.
+    pub succeeded: u64,
+    /// Returned an error or panicked.
+    pub failed: u64,
+    /// Still running at the deadline, aborted.
+    pub aborted: u64,
+}
+
+impl TaskReport {
+    pub(crate) fn new(name: &str) -> Self {
+        TaskReport {
+            name: name.to_owned(),
+            ..TaskReport::default()
+        }
+    }
+}
+
+/// A task that returned an error or panicked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TaskFailure {
+    /// The name given to `spawn`.
+    pub task: String,
+    /// Whether it panicked (`false`: it returned an error).
+    pub panicked: bool,
+    /// The error's `Display`, or the panic message.
+    pub message: String,
+}
+
+impl TaskFailure {
+    pub(crate) fn from_cause(cause: &Cause) -> Self {
+        match cause {
+            Cause::TaskFailed { task, error } => TaskFailure {
+                task: task.clone(),
+                panicked: false,
+                message: error.clone(),
+            },
+            Cause::TaskPanicked { task, message } => TaskFailure {
+                task: task.clone(),
+                panicked: true,
+                message: message.clone(),
+            },
+            other => TaskFailure {
+                task: String::new(),
+                panicked: false,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for TaskFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = if self.panicked { "panicked" } else { "failed" };
+        write!(f, "task `{}` {verb}: {}", self.task, self.message)
+    }
+}
+
+/// How one resource closed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResourceReport {
+    /// Its name.
+    pub name: String,
+    /// Its effective order (creation index when no `order` was given).
+    pub order: i64,
+    /// What happened.
+    pub outcome: ResourceOutcome,
+    /// How long closing took.
+    pub elapsed: Duration,
+}
+
+/// What happened when a resource was closed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResourceOutcome {
+    /// Closed successfully.
+    Closed,
+    /// Its close returned an error.
+    Failed(String),
+    /// Its close panicked.
+    Panicked(String),
+    /// Its close overran its budget (its own `timeout`, or what was left of the deadline).
+    TimedOut(Duration),
+    /// The deadline had passed before its turn.
+    NotClosed,
+}
+
+impl ResourceReport {
+    pub(crate) fn new(name: &str, order: i64, outcome: ResourceOutcome, elapsed: Duration) -> Self {
+        ResourceReport {
+            name: name.to_owned(),
+            order,
+            outcome,
+            elapsed,
+        }
+    }
+
+    pub(crate) fn log(&self) {
+        let elapsed_ms = self.elapsed.as_millis() as u64;
+        match &self.outcome {
+            ResourceOutcome::Closed => {
+                tracing::info!(target: "graceful", resource = %self.name, order = self.order, elapsed_ms, "{self}")
+            }
+            _ => {
+                tracing::error!(target: "graceful", resource = %self.name, order = self.order, elapsed_ms, "{self}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for ResourceReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = &self.name;
+        match &self.outcome {
+            ResourceOutcome::Closed => write!(f, "resource `{name}` closed in {:?}", self.elapsed),
+            ResourceOutcome::Failed(error) => {
+                write!(f, "resource `{name}` failed to close: {error}")
+            }
+            ResourceOutcome::Panicked(message) => {
+                write!(f, "resource `{name}` panicked while closing: {message}")
+            }
+            ResourceOutcome::TimedOut(budget) => {
+                write!(f, "resource `{name}` did not close within {budget:?}")
+            }
+            ResourceOutcome::NotClosed => {
+                write!(
+                    f,
+                    "resource `{name}` was not closed: the deadline had passed"
+                )
+            }
+        }
+    }
+}
+
+impl Report {
+    /// A report for a service that could not start at all.
+    pub(crate) fn startup_failure(error: String, timeout: Duration) -> Self {
+        Report {
+            cause: Cause::Startup(error),
+            main_error: None,
+            phases: Vec::new(),
+            tasks: Vec::new(),
+            failures: Vec::new(),
+            stragglers: Vec::new(),
+            resources: Vec::new(),
+            timeout,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// `true` when shutdown was asked for (signal, `trigger`, or every task done), everything
+    /// drained in time and every resource closed.
+    pub fn is_clean(&self) -> bool {
+        !self.cause.is_failure()
+            && self.main_error.is_none()
+            && self.failures.is_empty()
+            && self.stragglers.is_empty()
+            && self
+                .resources
+                .iter()
+                .all(|r| r.outcome == ResourceOutcome::Closed)
+    }
+
+    /// 0 when clean, 1 otherwise. (A second signal exits at once with 128 + its number and
+    /// produces no report.)
+    pub fn exit_code(&self) -> i32 {
+        if self.is_clean() { 0 } else { 1 }
+    }
+
+    /// Logs the report, prints the summary to stderr when the exit is not clean (even with no
+    /// `tracing` subscriber installed, as `main -> Result` prints its error), and exits.
+    pub fn exit(self) -> ! {
+        self.log();
+        if !self.is_clean() {
+            eprintln!("{}", self.summary());
+        }
+        std::process::exit(self.exit_code())
+    }
+
+    /// The lines an operator needs when the exit was not clean: the cause, each failed or
+    /// straggling task, each resource that did not close.
+    pub fn summary(&self) -> String {
+        use fmt::Write;
+        let mut out = format!(
+            "graceful: shutdown {} (exit code {}): {}",
+            if self.is_clean() {
+                "complete"
+            } else {
+                "failed"
+            },
+            self.exit_code(),
+            self.cause
+        );
+        if let Some(error) = &self.main_error {
+            if !matches!(&self.cause, Cause::MainFailed(cause) if cause == error) {
+                let _ = write!(out, "\n  main failed: {error}");
+            }
+        }
+        for failure in &self.failures {
+            let _ = write!(out, "\n  {failure}");
+        }
+        for (name, count) in &self.stragglers {
+            let _ = write!(
+                out,
+                "\n  task `{name}` ({count} running) aborted at the deadline"
+            );
+        }
+        for resource in self
+            .resources
+            .iter()
+            .filter(|r| r.outcome != ResourceOutcome::Closed)
+        {
+            let _ = write!(out, "\n  {resource}");
+        }
+        out
+    }
+
+    fn log(&self) {
+        let elapsed_ms = self.elapsed.as_millis() as u64;
+        let budget_ms = self.timeout.as_millis() as u64;
+        let phases = self
+            .phases
+            .iter()
+            .map(|phase| format!("{} {:?}", phase.name, phase.elapsed))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for task in &self.tasks {
+            tracing::info!(
+                target: "graceful",
+                task = %task.name, succeeded = task.succeeded, failed = task.failed, aborted = task.aborted,
+                "task `{}`: {} succeeded, {} failed, {} aborted",
+                task.name, task.succeeded, task.failed, task.aborted
+            );
+        }
+        if self.is_clean() {
+            tracing::info!(
+                target: "graceful", cause = %self.cause, elapsed_ms, budget_ms, exit_code = 0,
+                "shutdown complete in {:?} of {:?} ({phases})", self.elapsed, self.timeout
+            );
+        } else {
+            tracing::error!(
+                target: "graceful", cause = %self.cause, elapsed_ms, budget_ms, exit_code = self.exit_code(),
+                "shutdown failed after {:?} of {:?} ({phases}): {}", self.elapsed, self.timeout, self.summary()
+            );
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.summary())
+    }
+}

@@ -1,0 +1,163 @@
+//! The resources of a service and their teardown.
+//!
+//! Resources close after the drain, in descending `(stage, order)`: a writer with a higher
+//! order is flushed before the connection it writes to closes. Equal keys close concurrently.
+//! Each close runs in its own task under its own `timeout`, so one that fails, panics or hangs
+//! is reported and the next group still closes (OTP semantics, not "skip the rest").
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::{Instant, timeout_at};
+
+use crate::BoxError;
+use crate::catch_unwind::panic_message;
+use crate::report::{ResourceOutcome, ResourceReport};
+
+type CloseFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
+type CloseFn = Box<dyn FnOnce() -> CloseFuture + Send>;
+
+/// When a resource was created relative to the others: item resources (declared with
+/// `#[graceful::resource]` on a function) open before those declared in `main`'s body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Opened before `main`'s body.
+    Item = 0,
+    /// Opened by a `let` in `main`'s body.
+    Body = 1,
+}
+
+/// How a resource is named and ordered, as written in its attribute.
+#[derive(Clone, Debug)]
+pub struct ResourceSpec {
+    /// The name in logs and the report (the binding's name unless `name = "..."`).
+    pub name: &'static str,
+    /// `order = N`; `None` means "in creation order".
+    pub order: Option<i64>,
+    /// `timeout = "..."`: the longest its close may take.
+    pub timeout: Option<Duration>,
+    /// Where it was declared.
+    pub stage: Stage,
+}
+
+struct Entry {
+    name: &'static str,
+    key: (Stage, i64),
+    timeout: Option<Duration>,
+    close: CloseFn,
+}
+
+#[derive(Default)]
+pub(crate) struct Resources {
+    entries: Mutex<Vec<Entry>>,
+}
+
+impl Resources {
+    pub(crate) fn push(&self, spec: ResourceSpec, close: CloseFn) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // Without an explicit order, each resource is its own group, in creation order.
+        let order = spec.order.unwrap_or(entries.len() as i64);
+        entries.push(Entry {
+            name: spec.name,
+            key: (spec.stage, order),
+            timeout: spec.timeout,
+            close,
+        });
+    }
+
+    /// Time the teardown may need: per group, the longest declared `timeout`, summed. The
+    /// drain is cut this much before the deadline so a hung task cannot eat the flush's budget.
+    pub(crate) fn reserved(&self) -> Duration {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut keys: Vec<_> = entries.iter().map(|entry| entry.key).collect();
+        keys.sort();
+        keys.dedup();
+        keys.iter()
+            .map(|key| {
+                entries
+                    .iter()
+                    .filter(|entry| entry.key == *key)
+                    .filter_map(|entry| entry.timeout)
+                    .max()
+                    .unwrap_or_default()
+            })
+            .sum()
+    }
+
+    /// Closes every resource, group by group, within `deadline`.
+    pub(crate) async fn close_all(&self, deadline: Instant) -> Vec<ResourceReport> {
+        let mut entries =
+            std::mem::take(&mut *self.entries.lock().unwrap_or_else(PoisonError::into_inner));
+        // Stable sort, then reversed: descending keys, and equal keys in reverse creation.
+        entries.sort_by_key(|entry| entry.key);
+        entries.reverse();
+
+        let mut reports = Vec::with_capacity(entries.len());
+        let mut entries = entries.into_iter().peekable();
+        while let Some(first) = entries.next() {
+            let mut group = vec![first];
+            while let Some(next) = entries.next_if(|next| next.key == group[0].key) {
+                group.push(next);
+            }
+            if Instant::now() >= deadline {
+                reports.extend(group.into_iter().map(|entry| {
+                    tracing::error!(target: "graceful", resource = entry.name, "not closed: the shutdown deadline has passed");
+                    ResourceReport::new(entry.name, entry.key.1, ResourceOutcome::NotClosed, Duration::ZERO)
+                }));
+                continue;
+            }
+            reports.extend(close_group(group, deadline).await);
+        }
+        reports
+    }
+}
+
+async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport> {
+    let started = Instant::now();
+    let closing: Vec<_> = group
+        .into_iter()
+        .map(|entry| {
+            let budget = entry
+                .timeout
+                .map_or(deadline, |timeout| deadline.min(started + timeout));
+            let close = entry.close;
+            let task = tokio::spawn(async move {
+                let outcome = match timeout_at(budget, close()).await {
+                    Ok(Ok(())) => ResourceOutcome::Closed,
+                    Ok(Err(error)) => ResourceOutcome::Failed(error.to_string()),
+                    Err(_) => ResourceOutcome::TimedOut(budget - started),
+                };
+                (outcome, started.elapsed())
+            });
+            (entry.name, entry.key.1, budget, task)
+        })
+        .collect();
+
+    let mut reports = Vec::with_capacity(closing.len());
+    for (name, order, budget, task) in closing {
+        // A close that blocks its thread never reaches its own timeout: bound the wait too.
+        let (outcome, elapsed) = match timeout_at(budget, task).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(join_error)) => match join_error.try_into_panic() {
+                Ok(payload) => (
+                    ResourceOutcome::Panicked(panic_message(payload.as_ref())),
+                    started.elapsed(),
+                ),
+                Err(_) => (
+                    ResourceOutcome::TimedOut(budget - started),
+                    started.elapsed(),
+                ),
+            },
+            Err(_) => (
+                ResourceOutcome::TimedOut(budget - started),
+                started.elapsed(),
+            ),
+        };
+        let report = ResourceReport::new(name, order, outcome, elapsed);
+        report.log();
+        reports.push(report);
+    }
+    reports
+}

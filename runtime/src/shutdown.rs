@@ -1,0 +1,126 @@
+//! The handle user code holds: spawn tasks, watch for shutdown, start it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::state::State;
+use crate::{Cause, Outcome, Readiness, tasks};
+
+/// The service's shutdown handle. Cheap to clone: clone it into every task.
+///
+/// Two moments matter. At the *trigger* (a signal, a failing task, [`trigger`](Self::trigger))
+/// readiness fails and [`is_shutting_down`](Self::is_shutting_down) turns `true`; the service
+/// keeps serving through the drain delay. At the *cancel* (the end of the drain delay)
+/// [`cancelled`](Self::cancelled) resolves, [`token`](Self::token) is cancelled and
+/// [`until_shutdown`](Self::until_shutdown) returns `None`: stop taking new work, finish what
+/// was taken.
+///
+/// ```
+/// # graceful_runtime::Config::new().run(|shutdown| async move {
+/// let worker = shutdown.clone();
+/// shutdown.spawn("worker", async move {
+///     // Take jobs until shutdown; a job already taken runs to the end.
+///     while let Some(job) = worker.until_shutdown(next_job()).await {
+///         job.await;
+///     }
+/// });
+/// shutdown.trigger("example over");
+/// # });
+/// # async fn next_job() -> std::future::Ready<()> { std::future::ready(()) }
+/// ```
+#[derive(Clone)]
+pub struct Shutdown {
+    state: Arc<State>,
+}
+
+impl Shutdown {
+    pub(crate) fn new(state: Arc<State>) -> Self {
+        Shutdown { state }
+    }
+
+    pub(crate) fn state(&self) -> &Arc<State> {
+        &self.state
+    }
+
+    /// Spawns a task of the service's task group, with errgroup semantics: if it returns an
+    /// error or panics, shutdown starts with that cause and the error (or panic message) is in
+    /// the report under `name`. Shutdown waits for every spawned task to finish, and aborts and
+    /// names those still running at the deadline.
+    ///
+    /// The task may return `()` or `Result<(), E>` with `E: Into<BoxError>`. Call it from any
+    /// thread; the task runs on the service's runtime.
+    ///
+    /// ```
+    /// # graceful_runtime::Config::new().run(|shutdown| async move {
+    /// shutdown.spawn("tick", async { Ok::<(), std::io::Error>(()) });
+    /// # });
+    /// ```
+    pub fn spawn<F>(&self, name: impl Into<Cow<'static, str>>, future: F) -> JoinHandle<()>
+    where
+        F: Future + Send + 'static,
+        F::Output: Outcome,
+    {
+        tasks::spawn(&self.state, name.into(), future)
+    }
+
+    /// A `CancellationToken` cancelled at the end of the drain delay, for code written against
+    /// tokio-util. It is a child token: cancelling it does not shut the service down (use
+    /// [`trigger`](Self::trigger) for that).
+    pub fn token(&self) -> CancellationToken {
+        self.state.cancel_token().child_token()
+    }
+
+    /// Resolves at the end of the drain delay. The future is owned and `'static`, so it fits
+    /// `axum::serve(..).with_graceful_shutdown(shutdown.cancelled())`.
+    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.state.cancel_token().clone().cancelled_owned()
+    }
+
+    /// `true` from the trigger on. A single atomic load: cheap enough for every request.
+    #[inline]
+    pub fn is_shutting_down(&self) -> bool {
+        self.state.is_triggered()
+    }
+
+    /// Starts shutdown from code, with `reason` as its cause in the report. A clean shutdown:
+    /// the exit code is 0 if everything then drains and closes. Calls after the first are
+    /// ignored.
+    pub fn trigger(&self, reason: impl Into<String>) {
+        self.state.begin(Cause::Requested(reason.into()));
+    }
+
+    /// Runs `future` until shutdown is cancelled: `Some(output)` if it finished first, `None`
+    /// once shutdown has begun. Made for worker loops: once the drain delay is over no new job
+    /// is taken, while a job already taken is never cancelled by shutdown.
+    ///
+    /// The future may borrow (`rx.recv()`, `listener.accept()`); it is dropped if shutdown
+    /// wins, so it should be cancel-safe, as those are. When both are ready, shutdown wins.
+    pub async fn until_shutdown<F: IntoFuture>(&self, future: F) -> Option<F::Output> {
+        if self.state.is_cancelled() {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            () = self.state.cancel_token().cancelled() => None,
+            output = future => Some(output),
+        }
+    }
+
+    /// The service's readiness, for `/readyz`: fails from the trigger on.
+    pub fn readiness(&self) -> Readiness {
+        Readiness::new(self.state.clone())
+    }
+}
+
+impl fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("shutting_down", &self.is_shutting_down())
+            .finish_non_exhaustive()
+    }
+}
