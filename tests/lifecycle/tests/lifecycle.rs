@@ -1,0 +1,281 @@
+//! The shutdown sequence as an operator meets it: a real process, real signals, exit codes,
+//! the order of teardown, and time bounds with wide margins.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{SOON, Service};
+
+const SERVICE: &str = env!("CARGO_BIN_EXE_service");
+
+#[test]
+fn sigterm_drains_the_job_in_flight_then_closes_in_reverse_and_exits_0() {
+    let mut service = Service::start(SERVICE, "idle");
+    service.wait_for("ready");
+    service.wait_for("job 1 started");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    // The job taken before the signal completes before any resource starts closing.
+    exit.assert_order(&[
+        "job 1 done",
+        "closing publisher",
+        "closed publisher",
+        "closing cache",
+        "closed cache",
+        "closing db",
+        "closed db",
+    ]);
+    assert!(
+        exit.stderr.is_empty(),
+        "a clean exit prints nothing on stderr: {}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn sigint_is_a_clean_shutdown_too() {
+    let mut service = Service::start(SERVICE, "idle");
+    service.wait_for("ready");
+    service.signal(libc::SIGINT);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["closed publisher", "closed cache", "closed db"]);
+}
+
+#[test]
+fn a_second_signal_exits_at_once_with_128_plus_its_number() {
+    for (second, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let mut service = Service::start(SERVICE, "slow_drain");
+        service.wait_for("ready");
+        service.signal(libc::SIGTERM);
+        std::thread::sleep(Duration::from_millis(300));
+        service.signal(second);
+        let (exit, elapsed) = service.wait(SOON);
+        assert_eq!(exit.code, Some(code), "stderr:\n{}", exit.stderr);
+        assert!(
+            elapsed < Duration::from_secs(2),
+            "forced exit took {elapsed:?}"
+        );
+        assert!(
+            !exit.has("closing"),
+            "a forced exit does not tear down: {:?}",
+            exit.events
+        );
+        assert!(
+            exit.stderr.contains("exiting at once"),
+            "stderr:\n{}",
+            exit.stderr
+        );
+    }
+}
+
+#[test]
+fn a_failing_task_shuts_everything_down_and_exits_1_with_every_resource_closed() {
+    let mut service = Service::start(SERVICE, "fail");
+    service.wait_for("ready");
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1));
+    exit.assert_order(&["closed publisher", "closed cache", "closed db"]);
+    assert!(
+        exit.stderr
+            .contains("task `http` failed: bind: address already in use"),
+        "stderr names the task and its error:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn a_panicking_task_is_reported_with_its_message_and_exits_1() {
+    let mut service = Service::start(SERVICE, "panic");
+    service.wait_for("ready");
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1));
+    exit.assert_order(&["closed publisher", "closed cache", "closed db"]);
+    assert!(
+        exit.stderr
+            .contains("task `http` panicked: handler bug: index out of bounds"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn a_hanging_close_is_cut_at_its_timeout_and_the_next_resource_still_closes() {
+    let mut service = Service::start(SERVICE, "hang_close");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["closed publisher", "closing cache", "closed db"]);
+    assert!(!exit.has("closed cache"));
+    assert!(
+        exit.stderr
+            .contains("resource `cache` did not close within 1s"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    // The drain takes ~1.5 s (the job), the cache 1 s: far below the 4 s deadline.
+    assert!(
+        elapsed < Duration::from_secs(4) + Duration::from_secs(2),
+        "took {elapsed:?}"
+    );
+}
+
+#[test]
+fn a_failing_close_is_reported_and_the_next_resource_still_closes() {
+    let mut service = Service::start(SERVICE, "fail_close");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1));
+    exit.assert_order(&["closing cache", "closed db"]);
+    assert!(
+        exit.stderr
+            .contains("resource `cache` failed to close: cache refused to close"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn a_stuck_spawn_blocking_thread_cannot_hold_the_process_past_the_deadline() {
+    let mut service = Service::start(SERVICE, "stuck_blocking");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(
+        exit.code,
+        Some(1),
+        "the deadline was hit; stderr:\n{}",
+        exit.stderr
+    );
+    // Deadline 4 s; the blocking thread sleeps 600 s.
+    assert!(
+        elapsed < Duration::from_secs(4) + Duration::from_secs(3),
+        "took {elapsed:?}"
+    );
+    assert!(
+        exit.stderr
+            .contains("task `http` (1 running) aborted at the deadline"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    // The drain was cut before the deadline by the cache's 1 s reserve, so resources closed.
+    exit.assert_order(&["closed publisher", "closed cache", "closed db"]);
+}
+
+#[test]
+fn a_straggler_is_named_and_aborted_and_resources_close_in_the_reserved_time() {
+    let mut service = Service::start(SERVICE, "straggler");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1));
+    assert!(
+        elapsed >= Duration::from_secs(2),
+        "the drain ran until its bound: {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(4) + Duration::from_secs(3),
+        "took {elapsed:?}"
+    );
+    assert!(
+        exit.stderr
+            .contains("task `http` (1 running) aborted at the deadline"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    exit.assert_order(&["closed publisher", "closed cache", "closed db"]);
+}
+
+#[test]
+fn a_startup_failure_closes_what_was_opened_in_reverse_and_exits_1() {
+    let service = Service::start(SERVICE, "startup_fail");
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1));
+    assert!(!exit.has("opened publisher"));
+    assert!(!exit.has("ready"));
+    exit.assert_order(&["opened db", "opened cache", "closed cache", "closed db"]);
+    assert!(
+        exit.stderr
+            .contains("main failed: publisher: connection refused"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn a_signal_during_startup_still_closes_everything_and_exits_0() {
+    // The signal arrives before the body has spawned anything: shutdown begins, the body
+    // finishes opening, every resource closes, and a requested stop is a clean exit.
+    let mut service = Service::start(SERVICE, "idle");
+    service.wait_for("opened db");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    assert!(exit.has("closed db"));
+}
+
+#[test]
+fn the_drain_delay_override_keeps_the_service_up_before_cancelling() {
+    let mut service = Service::start_with(SERVICE, "idle", &[("GRACEFUL_DRAIN_DELAY", "1500ms")]);
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    assert!(
+        elapsed >= Duration::from_millis(1500),
+        "exited after {elapsed:?}, before the drain delay"
+    );
+}
+
+#[test]
+fn a_malformed_override_is_a_clear_startup_error() {
+    let service = Service::start_with(SERVICE, "idle", &[("GRACEFUL_TIMEOUT", "soon")]);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1));
+    assert!(!exit.has("opened db"), "nothing opens with a bad setting");
+    assert!(
+        exit.stderr
+            .contains("invalid GRACEFUL_TIMEOUT: `soon` is not a duration"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn when_every_task_finishes_by_itself_the_service_exits_0_without_waiting_for_the_drain_delay() {
+    let service = Service::start(env!("CARGO_BIN_EXE_completes"), "");
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["batch 2 done", "closed db"]);
+    assert!(
+        elapsed < Duration::from_secs(8),
+        "took {elapsed:?}: the 10 s drain delay applies only to a triggered shutdown"
+    );
+}
+
+#[test]
+fn a_task_blocking_the_runtime_thread_cannot_hold_the_process_past_the_deadline() {
+    let mut service = Service::start(env!("CARGO_BIN_EXE_blocked_runtime"), "");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1));
+    assert!(exit.has("blocking the runtime thread"));
+    // Deadline 1 s, watchdog grace 0.5 s; the task blocks for 600 s.
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert!(
+        exit.stderr.contains("a task is blocking a runtime thread"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    assert!(
+        exit.stderr.contains("`blocker` (1)"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
