@@ -139,17 +139,22 @@ fn parse_resource_statement(statement: TokenStream, errors: &mut Errors) -> Piec
         }
     }
     let attr = resource_attr.expect("the statement was selected for its #[resource]");
+    let mut arg_errors = Errors::default();
     let args = match &attr.meta {
         Meta::Path(_) => ResourceArgs::default(),
-        Meta::List(list) => parse_resource_args(list.tokens.clone(), errors),
+        Meta::List(list) => parse_resource_args(list.tokens.clone(), &mut arg_errors),
         Meta::NameValue(pair) => {
-            errors.spanned(
+            arg_errors.spanned(
                 pair,
                 "write the arguments in parentheses: `#[resource(order = 1, close = path)]`",
             );
             ResourceArgs::default()
         }
     };
+    // A resource with a wrong argument is left a plain `let`: expanding it anyway would add
+    // errors about what the user did not write (a missing `Close` when `close` was misspelt).
+    ok &= arg_errors.is_empty();
+    errors.extend(arg_errors);
 
     let (pat, ty) = match local.pat {
         Pat::Type(typed) => (*typed.pat, Some(*typed.ty)),

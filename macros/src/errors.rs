@@ -24,6 +24,16 @@ impl Errors {
         self.push(syn::Error::new_spanned(tokens, message));
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.combined.is_none()
+    }
+
+    pub(crate) fn extend(&mut self, other: Errors) {
+        if let Some(error) = other.combined {
+            self.push(error);
+        }
+    }
+
     pub(crate) fn into_compile_errors(self) -> TokenStream {
         self.combined
             .map(syn::Error::into_compile_error)

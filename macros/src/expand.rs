@@ -96,7 +96,14 @@ fn expand_main(
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => ty.to_token_stream(),
     };
-    let typed_body = quote_spanned!(output.span()=> #private::body::<#output, _>);
+    // The whole call carries the return type's span: a wrong return type is one error, there.
+    let body_fn = respan(quote!(#private::body), output.span());
+    let typed_body = quote_spanned! {output.span()=>
+        #body_fn::<#output, _>(async move {
+            #shutdown_binding
+            #(#statements)*
+        })
+    };
 
     let attrs = &function.attrs;
     let inner_attrs = outer(&body.inner_attrs);
@@ -108,10 +115,7 @@ fn expand_main(
         block.extend(quote! {
             #private::main(
                 #private::config(#timeout, #drain_delay, #flavor, #worker_threads),
-                |#handle_param: #krate::Shutdown| #typed_body(async move {
-                    #shutdown_binding
-                    #(#statements)*
-                }),
+                |#handle_param: #krate::Shutdown| #typed_body,
             )
         });
     });
@@ -187,5 +191,16 @@ fn outer(inner_attrs: &TokenStream) -> TokenStream {
         .clone()
         .into_iter()
         .filter(|token| !matches!(token, TokenTree::Punct(punct) if punct.as_char() == '!'))
+        .collect()
+}
+
+/// The same tokens, all on `span` (so that an error on them is reported there).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
         .collect()
 }

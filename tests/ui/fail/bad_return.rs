@@ -1,0 +1,4 @@
+#[graceful::main]
+async fn main() -> u32 {
+    0
+}

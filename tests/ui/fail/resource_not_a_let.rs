@@ -1,0 +1,7 @@
+fn connect() {}
+
+#[graceful::main]
+async fn main() {
+    #[resource]
+    connect();
+}

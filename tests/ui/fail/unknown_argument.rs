@@ -1,0 +1,2 @@
+#[graceful::main(timout = "5s", grace = "1s")]
+async fn main() {}
