@@ -235,16 +235,16 @@ fn strip_nested(token: &TokenTree, errors: &mut Errors) -> TokenTree {
     let mut stream = TokenStream::new();
     let mut i = 0;
     while i < inner.len() {
-        if is_punct(inner.get(i), '#') {
-            if let Some(span) = inner.get(i + 1).and_then(resource_attribute) {
-                errors.push(syn::Error::new(
-                    span,
-                    "`#[resource]` only works on a `let` at the top level of the `#[graceful::main]` function, \
-                     not inside a block, closure or macro call; move this `let` to the top level of `main`",
-                ));
-                i += 2;
-                continue;
-            }
+        if is_punct(inner.get(i), '#')
+            && let Some(span) = inner.get(i + 1).and_then(resource_attribute)
+        {
+            errors.push(syn::Error::new(
+                span,
+                "`#[resource]` only works on a `let` at the top level of the `#[graceful::main]` function, \
+                 not inside a block, closure or macro call; move this `let` to the top level of `main`",
+            ));
+            i += 2;
+            continue;
         }
         stream.extend([strip_nested(&inner[i], errors)]);
         i += 1;

@@ -239,10 +239,10 @@ impl Report {
             self.exit_code(),
             self.cause
         );
-        if let Some(error) = &self.main_error {
-            if !matches!(&self.cause, Cause::MainFailed(cause) if cause == error) {
-                let _ = write!(out, "\n  main failed: {error}");
-            }
+        if let Some(error) = &self.main_error
+            && !matches!(&self.cause, Cause::MainFailed(cause) if cause == error)
+        {
+            let _ = write!(out, "\n  main failed: {error}");
         }
         for failure in &self.failures {
             let _ = write!(out, "\n  {failure}");

@@ -63,12 +63,12 @@ impl Service {
     pub fn wait_for(&mut self, prefix: &str) {
         let deadline = Instant::now() + SOON;
         while Instant::now() < deadline {
-            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(50)) {
-                if let Some(event) = line.strip_prefix("event ") {
-                    self.events.push(event.to_owned());
-                    if event.starts_with(prefix) {
-                        return;
-                    }
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(50))
+                && let Some(event) = line.strip_prefix("event ")
+            {
+                self.events.push(event.to_owned());
+                if event.starts_with(prefix) {
+                    return;
                 }
             }
         }
