@@ -127,3 +127,21 @@ fn until_shutdown_stops_taking_work_but_never_cancels_work_taken() {
     let done: Vec<u32> = done.try_iter().collect();
     assert_eq!(done, [0], "job 0 was finished, jobs 1 and 2 were not taken");
 }
+
+#[test]
+fn a_task_aborted_through_its_handle_leaves_no_straggler() {
+    let report = config().run(|shutdown| async move {
+        let handle = shutdown.spawn("connection", std::future::pending::<()>());
+        handle.abort();
+        let _ = handle.await;
+        shutdown.trigger("done");
+    });
+    assert!(report.is_clean(), "{}", report.summary());
+    assert!(report.stragglers.is_empty());
+    let connection = report
+        .tasks
+        .iter()
+        .find(|task| task.name == "connection")
+        .expect("tallied");
+    assert_eq!(connection.aborted, 1);
+}

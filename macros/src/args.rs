@@ -15,7 +15,7 @@ use crate::errors::Errors;
 #[derive(Default)]
 pub(crate) struct MainArgs {
     pub(crate) timeout_ms: Option<u64>,
-    pub(crate) drain_delay_ms: Option<u64>,
+    pub(crate) drain_delay: Option<(u64, Span)>,
     pub(crate) flavor: Option<(Flavor, Span)>,
     pub(crate) worker_threads: Option<(usize, Span)>,
     pub(crate) krate: Option<Path>,
@@ -26,6 +26,9 @@ pub(crate) enum Flavor {
     MultiThread,
     CurrentThread,
 }
+
+/// The runtime's default `timeout`, to check `drain_delay` against when none is given.
+const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 
 const MAIN_ARGS: &str = "`timeout`, `drain_delay`, `flavor`, `worker_threads`, `crate`";
 
@@ -56,8 +59,8 @@ pub(crate) fn parse_main_args(tokens: TokenStream, errors: &mut Errors) -> MainA
                     .ok()
             }
             "drain_delay" => {
-                args.drain_delay_ms = string(value, key, "\"5s\"")
-                    .and_then(|lit| parse_millis(&lit))
+                args.drain_delay = string(value, key, "\"5s\"")
+                    .and_then(|lit| parse_millis(&lit).map(|ms| (ms, lit.span())))
                     .map_err(|e| errors.push(e))
                     .ok()
             }
@@ -98,6 +101,13 @@ pub(crate) fn parse_main_args(tokens: TokenStream, errors: &mut Errors) -> MainA
             true
         },
     );
+    let timeout_ms = args.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
+    if let Some((_, span)) = args.drain_delay.filter(|(ms, _)| *ms >= timeout_ms) {
+        errors.push(syn::Error::new(
+            span,
+            "`drain_delay` must be shorter than `timeout` (30s unless given), which bounds the whole shutdown",
+        ));
+    }
     if let (Some((Flavor::CurrentThread, _)), Some((_, span))) = (args.flavor, args.worker_threads)
     {
         errors.push(syn::Error::new(

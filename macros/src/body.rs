@@ -57,11 +57,23 @@ pub(crate) fn scan(body: TokenStream, errors: &mut Errors) -> Body {
         // A run of outer attributes: if one is `#[resource]`, the run starts a resource
         // statement that ends at the next top-level `;`.
         let run_end = attribute_run_end(&tokens, i);
-        if run_end > i
-            && (i..run_end)
-                .step_by(2)
-                .any(|at| resource_attribute(&tokens[at + 1]).is_some())
+        let resource_at = (i..run_end)
+            .step_by(2)
+            .find_map(|at| resource_attribute(&tokens[at + 1]));
+        if let Some(span) = resource_at
+            && !matches!(tokens.get(run_end), Some(TokenTree::Ident(ident)) if ident == "let")
         {
+            // Not a `let`: report it and keep the statement as written, without the attribute.
+            errors.push(syn::Error::new(
+                span,
+                "`#[resource]` goes on a `let` statement: `#[resource] let name = open().await?;`",
+            ));
+            let run: TokenStream = tokens[i..run_end].iter().cloned().collect();
+            plain.extend(without_resource_attributes(run));
+            i = run_end;
+            continue;
+        }
+        if resource_at.is_some() {
             let end = tokens[run_end..]
                 .iter()
                 .position(|token| is_punct(Some(token), ';'))
@@ -266,11 +278,19 @@ fn resource_attribute(token: &TokenTree) -> Option<Span> {
     is_resource_path(meta.path()).then(|| group.span())
 }
 
-/// `resource`, `graceful::resource` or any path ending in `resource`.
+/// `resource`, `graceful::resource` or `::graceful::resource`: another crate's attribute that
+/// happens to be called `resource` under its own path is left alone.
 fn is_resource_path(path: &syn::Path) -> bool {
-    path.segments
-        .last()
-        .is_some_and(|segment| segment.ident == "resource")
+    let segments: Vec<String> = path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    match segments.as_slice() {
+        [last] => last == "resource",
+        [krate, last] => krate == "graceful" && last == "resource",
+        _ => false,
+    }
 }
 
 fn is_punct(token: Option<&TokenTree>, ch: char) -> bool {

@@ -62,7 +62,7 @@ fn expand_main(
     let handle = Ident::new("__graceful_shutdown", Span::mixed_site());
 
     let timeout = optional(args.timeout_ms.map(Literal::u64_suffixed));
-    let drain_delay = optional(args.drain_delay_ms.map(Literal::u64_suffixed));
+    let drain_delay = optional(args.drain_delay.map(|(ms, _)| Literal::u64_suffixed(ms)));
     let worker_threads = optional(args.worker_threads.map(|(n, _)| Literal::usize_suffixed(n)));
     let flavor = match args.flavor.map(|(flavor, _)| flavor) {
         Some(Flavor::CurrentThread) => quote!(#private::Flavor::CurrentThread),

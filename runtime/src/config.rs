@@ -119,6 +119,18 @@ impl Config {
         if let Some(drain_delay) = read(DRAIN_DELAY_ENV)? {
             self.drain_delay = drain_delay;
         }
+        if self.timeout.is_zero() {
+            return Err(format!(
+                "the shutdown timeout must be longer than zero ({TIMEOUT_ENV})"
+            ));
+        }
+        if self.drain_delay >= self.timeout {
+            return Err(format!(
+                "the drain delay ({:?}) must be shorter than the shutdown timeout ({:?}), which \
+                 bounds the whole sequence; check {DRAIN_DELAY_ENV} and {TIMEOUT_ENV}",
+                self.drain_delay, self.timeout
+            ));
+        }
         Ok(self)
     }
 }
@@ -154,6 +166,17 @@ mod tests {
             .unwrap_err();
         assert!(
             error.starts_with("invalid GRACEFUL_TIMEOUT: `soon`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_drain_delay_that_leaves_no_time_to_drain_is_refused() {
+        let error = Config::new()
+            .with_overrides(env(&[(TIMEOUT_ENV, "5s"), (DRAIN_DELAY_ENV, "5s")]))
+            .unwrap_err();
+        assert!(
+            error.starts_with("the drain delay (5s) must be shorter"),
             "{error}"
         );
     }

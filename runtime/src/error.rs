@@ -12,3 +12,45 @@
 /// assert!(parse("x").is_err());
 /// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error's `Display`, followed by each of its sources that the message does not already
+/// contain, so "connect to db" keeps its "connection refused".
+pub(crate) fn render(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("connect to db")
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn render_keeps_the_root_cause() {
+        let error = Outer(std::io::Error::other("connection refused"));
+        assert_eq!(super::render(&error), "connect to db: connection refused");
+    }
+}

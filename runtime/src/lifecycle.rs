@@ -10,13 +10,18 @@ use std::pin::{Pin, pin};
 
 use tokio::time::{Instant, sleep_until, timeout_at};
 
+use crate::catch_unwind::CatchUnwind;
 use crate::report::Phase;
 use crate::state::State;
 use crate::{Cause, Config, Flavor, MainOutput, Report, Shutdown, signals};
 
 impl Config {
-    /// Runs a service to the end of its shutdown and returns what happened, without exiting.
+    /// Runs a service to the end of its shutdown and returns what happened.
     /// `#[graceful::main]` calls this, then [`Report::exit`].
+    ///
+    /// It returns rather than exiting, with two exceptions that end the process as the
+    /// attribute would: a second signal, and the watchdog when a blocked runtime overruns the
+    /// deadline. The signal handlers stay installed after it returns.
     ///
     /// It builds the Tokio runtime, installs the signal handlers, runs `main`, waits for the
     /// trigger (a signal, a failing task, [`Shutdown::trigger`], or `main` and every task
@@ -96,7 +101,11 @@ where
     let body_state = state.clone();
     let shutdown = Shutdown::new(state.clone());
     let mut body = Body::new(state.tasks.track(async move {
-        let output = main(shutdown).await.into_main_result();
+        // A panic in main's body is a failure like any other: it must not skip the teardown.
+        let output = match CatchUnwind::new(main(shutdown)).await {
+            Ok(output) => output.into_main_result(),
+            Err(message) => Err(format!("panicked: {message}")),
+        };
         if let Err(error) = &output {
             tracing::error!(target: "graceful", "main returned an error: {error}");
             body_state.begin(Cause::MainFailed(error.clone()));
@@ -119,11 +128,24 @@ where
     let drain_deadline = deadline - state.resources.reserved().min(timeout);
     let mut phases = Vec::new();
 
-    // Drain delay: not ready, still serving, so load balancers notice. Pointless when nothing
+    // Drain delay: not ready, still serving, so load balancers notice. Cut short when nothing
     // is left running.
     if cause != Cause::Completed {
         let delay_end = (triggered_at + state.config.drain_delay).min(drain_deadline);
-        body.alongside(sleep_until(delay_end)).await;
+        if delay_end >= drain_deadline && !state.config.drain_delay.is_zero() {
+            tracing::warn!(
+                target: "graceful",
+                "the drain delay and the resources' close timeouts leave no time to drain within {timeout:?}: \
+                 tasks still running will be aborted; raise `timeout` or lower them"
+            );
+        }
+        body.alongside(async {
+            tokio::select! {
+                () = sleep_until(delay_end) => {}
+                () = state.tasks.wait() => {}
+            }
+        })
+        .await;
         phases.push(phase("drain delay", triggered_at));
     }
 

@@ -126,7 +126,7 @@ async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport
             let task = tokio::spawn(async move {
                 let outcome = match timeout_at(budget, close()).await {
                     Ok(Ok(())) => ResourceOutcome::Closed,
-                    Ok(Err(error)) => ResourceOutcome::Failed(error.to_string()),
+                    Ok(Err(error)) => ResourceOutcome::Failed(crate::error::render(&*error)),
                     Err(_) => ResourceOutcome::TimedOut(budget - started),
                 };
                 (outcome, started.elapsed())
@@ -137,7 +137,9 @@ async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport
 
     let mut reports = Vec::with_capacity(closing.len());
     for (name, order, budget, task) in closing {
-        // A close that blocks its thread never reaches its own timeout: bound the wait too.
+        // A close that blocks its thread never reaches its own timeout: bound the wait too,
+        // and stop it then, so that it cannot overlap the next group's closes.
+        let abort = task.abort_handle();
         let (outcome, elapsed) = match timeout_at(budget, task).await {
             Ok(Ok(done)) => done,
             Ok(Err(join_error)) => match join_error.try_into_panic() {
@@ -150,10 +152,13 @@ async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport
                     started.elapsed(),
                 ),
             },
-            Err(_) => (
-                ResourceOutcome::TimedOut(budget - started),
-                started.elapsed(),
-            ),
+            Err(_) => {
+                abort.abort();
+                (
+                    ResourceOutcome::TimedOut(budget - started),
+                    started.elapsed(),
+                )
+            }
         };
         let report = ResourceReport::new(name, order, outcome, elapsed);
         report.log();

@@ -95,7 +95,7 @@ impl Shutdown {
     }
 
     /// Runs `future` until shutdown is cancelled: `Some(output)` if it finished first, `None`
-    /// once shutdown has begun. Made for worker loops: once the drain delay is over no new job
+    /// from the cancel on (the end of the drain delay). Made for worker loops: once the drain delay is over no new job
     /// is taken, while a job already taken is never cancelled by shutdown.
     ///
     /// The future may borrow (`rx.recv()`, `listener.accept()`); it is dropped if shutdown

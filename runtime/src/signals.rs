@@ -18,9 +18,12 @@ pub(crate) fn install(state: &Arc<State>) -> std::io::Result<()> {
             return;
         };
         let timeout = state.config.timeout;
-        tracing::warn!(
-            target: "graceful", signal = %first,
-            "received {first}: shutting down within {timeout:?}; send it again to exit at once"
+        announce(
+            tracing::Level::WARN,
+            first,
+            &format!(
+                "received {first}: shutting down within {timeout:?}; send it again to exit at once"
+            ),
         );
         state.begin(Cause::Signal(first));
         let Some(second) = signals.next().await else {
@@ -33,14 +36,24 @@ pub(crate) fn install(state: &Arc<State>) -> std::io::Result<()> {
 
 fn force_exit(signal: Signal) -> ! {
     let code = signal.forced_exit_code();
-    let message = format!("received {signal} again: exiting at once with code {code}");
-    // One line, wherever the operator is looking: the log if there is one, stderr otherwise.
-    if tracing::dispatcher::has_been_set() {
-        tracing::error!(target: "graceful", signal = %signal, exit_code = code, "{message}");
-    } else {
-        eprintln!("graceful: {message}");
-    }
+    announce(
+        tracing::Level::ERROR,
+        signal,
+        &format!("received {signal} again: exiting at once with code {code}"),
+    );
     std::process::exit(code)
+}
+
+/// One line, wherever the operator is looking: the log if there is one, stderr otherwise
+/// (the hint that a second signal forces the exit must not be lost without a subscriber).
+fn announce(level: tracing::Level, signal: Signal, message: &str) {
+    if !tracing::dispatcher::has_been_set() {
+        eprintln!("graceful: {message}");
+    } else if level == tracing::Level::ERROR {
+        tracing::error!(target: "graceful", signal = %signal, "{message}");
+    } else {
+        tracing::warn!(target: "graceful", signal = %signal, "{message}");
+    }
 }
 
 #[cfg(unix)]

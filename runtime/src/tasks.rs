@@ -108,9 +108,16 @@ where
     let id = group.next_id.fetch_add(1, Ordering::Relaxed);
     let task_state = state.clone();
     let task_name = name.clone();
+    // Created outside the future so that it is dropped even if the task never runs.
+    let mut unfinished = Unfinished {
+        state: task_state,
+        id,
+        armed: true,
+    };
     let task = async move {
         let result = CatchUnwind::new(future).await;
-        finish(&task_state, id, task_name, result);
+        unfinished.armed = false;
+        finish(&unfinished.state, id, task_name, result);
     };
     // Spawned under the lock so that a task that finishes at once cannot look for its
     // registry entry before it exists.
@@ -126,13 +133,35 @@ where
     handle
 }
 
+/// Lives inside a task until it completes: if the task is dropped instead (aborted through its
+/// `JoinHandle`, even before it first ran, or dropped with the runtime), its registry entry is
+/// removed and it is counted as aborted, so the registry never keeps tasks that are gone.
+struct Unfinished {
+    state: Arc<State>,
+    id: u64,
+    armed: bool,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let mut registry = self.state.tasks.registry();
+        // Absent when the deadline already aborted (and counted) it.
+        if let Some(task) = registry.live.remove(&self.id) {
+            registry.tally(&task.name).aborted += 1;
+        }
+    }
+}
+
 fn finish<T: Outcome>(state: &Arc<State>, id: u64, name: TaskName, result: Result<T, String>) {
     let cause = match result {
         Ok(output) => match output.into_result() {
             Ok(()) => None,
             Err(error) => Some(Cause::TaskFailed {
                 task: name.to_string(),
-                error: error.to_string(),
+                error: crate::error::render(&*error),
             }),
         },
         Err(message) => Some(Cause::TaskPanicked {

@@ -28,10 +28,10 @@ fn sigterm_drains_the_job_in_flight_then_closes_in_reverse_and_exits_0() {
         "closing db",
         "closed db",
     ]);
-    assert!(
-        exit.stderr.is_empty(),
-        "a clean exit prints nothing on stderr: {}",
-        exit.stderr
+    // Without a subscriber, stderr has the first signal's hint and no failure summary.
+    assert_eq!(
+        exit.stderr.trim(),
+        "graceful: received SIGTERM: shutting down within 4s; send it again to exit at once"
     );
 }
 
@@ -46,30 +46,54 @@ fn sigint_is_a_clean_shutdown_too() {
 }
 
 #[test]
-fn a_second_signal_exits_at_once_with_128_plus_its_number() {
-    for (second, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
-        let mut service = Service::start(SERVICE, "slow_drain");
-        service.wait_for("ready");
-        service.signal(libc::SIGTERM);
-        std::thread::sleep(Duration::from_millis(300));
-        service.signal(second);
-        let (exit, elapsed) = service.wait(SOON);
-        assert_eq!(exit.code, Some(code), "stderr:\n{}", exit.stderr);
-        assert!(
-            elapsed < Duration::from_secs(2),
-            "forced exit took {elapsed:?}"
-        );
-        assert!(
-            !exit.has("closing"),
-            "a forced exit does not tear down: {:?}",
-            exit.events
-        );
-        assert!(
-            exit.stderr.contains("exiting at once"),
-            "stderr:\n{}",
-            exit.stderr
-        );
-    }
+fn a_second_sigint_during_the_drain_exits_at_once_with_130() {
+    let mut service = Service::start(SERVICE, "slow_drain");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(300));
+    service.signal(libc::SIGINT);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(130), "stderr:\n{}", exit.stderr);
+    // The drain alone would take 3 s.
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "forced exit took {elapsed:?}"
+    );
+    assert!(
+        exit.stderr
+            .contains("received SIGINT again: exiting at once with code 130"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn a_second_sigterm_during_teardown_exits_at_once_with_143() {
+    // The listener must outlive the drain: tokio never restores the default action.
+    let mut service = Service::start(SERVICE, "hang_close");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    service.wait_for("closing cache");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(143), "stderr:\n{}", exit.stderr);
+    // The cache's close would take 1 s more, then db would close.
+    assert!(
+        elapsed < Duration::from_millis(900),
+        "forced exit took {elapsed:?}"
+    );
+    assert!(
+        !exit.has("closing db"),
+        "a forced exit skips the rest of the teardown: {:?}",
+        exit.events
+    );
+    // Without a subscriber, the first signal's hint goes to stderr.
+    assert!(
+        exit.stderr
+            .contains("received SIGTERM: shutting down within 4s; send it again to exit at once"),
+        "stderr:\n{}",
+        exit.stderr
+    );
 }
 
 #[test]
@@ -209,14 +233,63 @@ fn a_startup_failure_closes_what_was_opened_in_reverse_and_exits_1() {
 
 #[test]
 fn a_signal_during_startup_still_closes_everything_and_exits_0() {
-    // The signal arrives before the body has spawned anything: shutdown begins, the body
-    // finishes opening, every resource closes, and a requested stop is a clean exit.
-    let mut service = Service::start(SERVICE, "idle");
+    // SIGTERM arrives while startup is sleeping between two resources: the body is not
+    // interrupted, tasks spawned after the signal see the shutdown at once (no job is taken),
+    // every resource closes in reverse, and a requested stop is a clean exit.
+    let mut service = Service::start(SERVICE, "slow_startup");
     service.wait_for("opened db");
     service.signal(libc::SIGTERM);
     let (exit, _) = service.wait(SOON);
     assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
-    assert!(exit.has("closed db"));
+    exit.assert_order(&[
+        "opened db",
+        "opened cache",
+        "opened publisher",
+        "closed publisher",
+        "closed cache",
+        "closed db",
+    ]);
+    assert!(
+        !exit.has("job 1 started"),
+        "no job is taken once shutdown began: {:?}",
+        exit.events
+    );
+}
+
+#[test]
+fn a_panic_in_main_is_a_failure_that_still_closes_everything() {
+    let service = Service::start(SERVICE, "main_panic");
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["opened cache", "closed cache", "closed db"]);
+    assert!(
+        exit.stderr
+            .contains("main failed: panicked: PORT must be set"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn explicit_orders_close_descending_and_equal_orders_concurrently() {
+    let mut service = Service::start(env!("CARGO_BIN_EXE_ordered"), "");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["closed d", "closing b", "closed b", "closing a"]);
+    exit.assert_order(&["closed d", "closing c", "closed c", "closing a"]);
+    // b and c (order 2) overlap: each starts before the other ends.
+    assert!(
+        exit.position("closing b") < exit.position("closed c"),
+        "{:?}",
+        exit.events
+    );
+    assert!(
+        exit.position("closing c") < exit.position("closed b"),
+        "{:?}",
+        exit.events
+    );
 }
 
 #[test]

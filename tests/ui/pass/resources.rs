@@ -1,11 +1,8 @@
-// Every resource form, tasks that finish by themselves, `?` in the body.
+// Every resource form, tasks that finish by themselves, `?` in the body, and no warning from
+// the generated code. (That resources really close is proven by tests/lifecycle.)
 #![deny(warnings, unused_qualifications, rust_2018_idioms, unreachable_pub, unsafe_code)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use graceful::{BoxError, Close, Shutdown};
-
-static CLOSED: AtomicUsize = AtomicUsize::new(0);
 
 struct Pool {
     url: String,
@@ -19,7 +16,6 @@ impl Pool {
 
 impl Close for Pool {
     async fn close(&self) -> Result<(), BoxError> {
-        CLOSED.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 }

@@ -18,10 +18,20 @@ async fn main(shutdown: Shutdown) -> Result<(), BoxError> {
 
     #[resource]
     let db = Probe::open("db", Behaviour::Ok).await?;
+    if scenario == "slow_startup" {
+        // A slow step of startup, during which the test sends SIGTERM.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
     #[resource(timeout = "1s")]
     let cache = Probe::open("cache", cache_behaviour).await?;
     if scenario == "startup_fail" {
         return Err("publisher: connection refused".into());
+    }
+    if scenario == "main_panic" {
+        let port: Option<u16> = std::env::var("PORT")
+            .ok()
+            .and_then(|port| port.parse().ok());
+        port.expect("PORT must be set");
     }
     #[resource(name = "publisher")]
     let _publisher = Probe::open("publisher", Behaviour::Slow(Duration::from_millis(100))).await?;
