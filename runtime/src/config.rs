@@ -153,10 +153,10 @@ mod tests {
     #[test]
     fn overrides_apply_in_the_attribute_syntax() {
         let config = Config::new()
-            .with_overrides(env(&[(TIMEOUT_ENV, "1500ms"), (DRAIN_DELAY_ENV, "2s")]))
+            .with_overrides(env(&[(TIMEOUT_ENV, "25s"), (DRAIN_DELAY_ENV, "1500ms")]))
             .unwrap();
-        assert_eq!(config.timeout, Duration::from_millis(1500));
-        assert_eq!(config.drain_delay, Duration::from_secs(2));
+        assert_eq!(config.timeout, Duration::from_secs(25));
+        assert_eq!(config.drain_delay, Duration::from_millis(1500));
     }
 
     #[test]
