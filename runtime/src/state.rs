@@ -67,14 +67,17 @@ impl State {
         }
         self.flags.fetch_or(TRIGGERED, Ordering::AcqRel);
         let (cause, _) = self.cause();
-        tracing::warn!(
-            target: "graceful",
-            cause = %cause,
-            timeout_ms = self.config.timeout.as_millis() as u64,
-            drain_delay_ms = self.config.drain_delay.as_millis() as u64,
-            "shutdown started: not ready; draining within {:?}",
-            self.config.timeout,
-        );
+        let timeout = self.config.timeout;
+        let drain_delay_ms = self.config.drain_delay.as_millis() as u64;
+        if *cause == Cause::Completed {
+            // Nothing to worry an operator about: everything finished by itself.
+            tracing::info!(target: "graceful", cause = %cause, "shutdown started: closing within {timeout:?}");
+        } else {
+            tracing::warn!(
+                target: "graceful", cause = %cause, timeout_ms = timeout.as_millis() as u64, drain_delay_ms,
+                "shutdown started: not ready; draining within {timeout:?}"
+            );
+        }
         // Started here rather than by the lifecycle so that the deadline holds even when
         // every runtime thread is blocked and the lifecycle cannot run.
         watchdog::start(self.clone(), now + self.config.timeout);
