@@ -111,25 +111,12 @@ fn attribute_run_end(tokens: &[TokenTree], start: usize) -> usize {
 }
 
 fn parse_resource_statement(statement: TokenStream, errors: &mut Errors) -> Piece {
-    let stmt = match syn::parse2::<Stmt>(statement.clone()) {
-        Ok(stmt) => stmt,
+    // `scan` only sends statements that start with `let`: anything else it reports itself.
+    let local = match syn::parse2::<Stmt>(statement.clone()) {
+        Ok(Stmt::Local(local)) => local,
+        Ok(_) => unreachable!("`scan` checked that the statement starts with `let`"),
         Err(error) => {
             errors.push(error);
-            return Piece::Tokens(without_resource_attributes(statement));
-        }
-    };
-    let local = match stmt {
-        Stmt::Local(local) => local,
-        _ => {
-            let span = statement
-                .clone()
-                .into_iter()
-                .find_map(|token| resource_attribute(&token))
-                .unwrap_or_else(Span::call_site);
-            errors.push(syn::Error::new(
-                span,
-                "`#[resource]` goes on a `let` statement: `#[resource] let name = open().await?;`",
-            ));
             return Piece::Tokens(without_resource_attributes(statement));
         }
     };
