@@ -36,6 +36,8 @@ const MAIN_ARGS: &str = "`timeout`, `drain_delay`, `flavor`, `worker_threads`, `
 #[derive(Default)]
 pub(crate) struct ResourceArgs {
     pub(crate) order: Option<i64>,
+    /// Whether `order` was written, valid or not (a missing one is an error on items).
+    pub(crate) order_written: bool,
     pub(crate) close: Option<Path>,
     pub(crate) timeout_ms: Option<u64>,
     pub(crate) name: Option<LitStr>,
@@ -128,6 +130,7 @@ pub(crate) fn parse_resource_args(tokens: TokenStream, errors: &mut Errors) -> R
         |key, value, errors| {
             match key {
                 "order" => {
+                    args.order_written = true;
                     args.order = integer::<i64>(value, key, "10")
                         .map(|(n, _)| n)
                         .map_err(|e| errors.push(e))

@@ -56,10 +56,12 @@ use proc_macro::TokenStream;
 ///
 /// # The function
 ///
-/// It must be an `async fn`, not generic. It may take the [`Shutdown`] handle as its one
-/// parameter, and return `()` or `Result<(), E>` with `E: Display`. Its body runs alongside
-/// the lifecycle: it may return at once after spawning tasks, or run a server itself until
-/// [`Shutdown::cancelled`] resolves.
+/// It must be an `async fn`, not generic, returning `()` or `Result<(), E>` with
+/// `E: Display`. Its parameters are resolved by type: the [`Shutdown`] handle, and the
+/// resources declared with `#[graceful::resource]` on functions (see [`macro@resource`]), as
+/// `T` (a clone) or [`Resource<T>`] (the shared instance). Its body runs alongside the
+/// lifecycle, after those resources have opened: it may return at once after spawning tasks,
+/// or run a server itself until [`Shutdown::cancelled`] resolves.
 ///
 /// # Resources
 ///
@@ -84,11 +86,71 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::main(args.into(), item.into()).into()
 }
 
-/// Declares a resource. Inside a `#[graceful::main]` function, write it on a top-level `let`
-/// (see [`macro@main`]); `#[graceful::main]` removes it and generates the registration.
+/// Declares a resource: a value opened at startup and closed after the drain, in reverse
+/// order. It goes in two places.
 ///
-/// On an item (a function declaring a resource anywhere in the crate) it is not supported yet,
-/// and is a compile error that says so.
+/// **On a `let` in `main`** (a top-level statement of a `#[graceful::main]` function): see
+/// [`macro@main`], which removes the attribute and generates the registration.
+///
+/// **On an `async fn` anywhere in the program**, which opens the resource:
+///
+/// ```no_run
+/// use graceful::{BoxError, Close, Resource, Shutdown};
+///
+/// #[derive(Clone)]
+/// pub struct Settings { pub url: String }
+/// impl Close for Settings {} // nothing to close
+///
+/// #[graceful::resource(order = 1)]
+/// async fn settings() -> Settings {
+///     Settings { url: std::env::var("DATABASE_URL").unwrap_or_default() }
+/// }
+///
+/// pub struct Db { /* a pool */ }
+/// impl Close for Db {
+///     async fn close(&self) -> Result<(), BoxError> { Ok(()) }
+/// }
+///
+/// // Takes the settings by type; opens after them and closes before them.
+/// #[graceful::resource(order = 10, timeout = "5s")]
+/// async fn database(settings: Settings) -> Result<Db, BoxError> {
+///     let _ = settings.url;
+///     Ok(Db {})
+/// }
+///
+/// #[graceful::main]
+/// async fn main(shutdown: Shutdown, db: Resource<Db>) {
+///     shutdown.spawn("worker", async move { let _db = db; });
+/// }
+/// ```
+///
+/// - `order = N` is required: resources open in ascending `order` before `main`'s body,
+///   equal orders concurrently, and close in descending `order` after the drain, equal
+///   orders concurrently. Ties are broken by the function's path (`module::function`).
+/// - `close = path` names the close function (taking `&T`) when `T` does not implement
+///   [`Close`]; `timeout = "5s"` bounds the close; `name = "db"` names it in logs and the
+///   report (the function's name by default).
+/// - It returns `T` or `Result<T, E>` (any type named `Result`, such as `io::Result<T>`), with
+///   `E` converting into [`BoxError`]. An error stops the startup: the resources already opened
+///   close in reverse, `main` does not run, and the exit code is 1.
+/// - Its parameters are resolved by type, like `main`'s: [`Shutdown`] (to spawn a background
+///   flusher, say), and resources of a *lower* `order`, as `T` (a clone, for handle types such
+///   as pools) or [`Resource<T>`] (the one shared instance). [`Shutdown::resource`] fetches
+///   one by type too.
+/// - Before anything opens, the startup checks that every parameter has exactly one provider
+///   of a lower order, and names every problem: a type no resource provides, two resources of
+///   the same type, a dependency on an equal or higher order.
+///
+/// The registrations are collected at link time with `inventory`, which needs a platform with
+/// static constructors: Linux, macOS, Windows, the BSDs, Android and iOS. A registration in a library crate is only seen if that crate is linked
+/// into the binary: name something from it, such as `use that_crate as _;`. Where that cannot
+/// work, declare the resource with `#[resource]` on a `let` in `main`.
+///
+/// [`Shutdown`]: https://docs.rs/graceful/latest/graceful/struct.Shutdown.html
+/// [`Shutdown::resource`]: https://docs.rs/graceful/latest/graceful/struct.Shutdown.html#method.resource
+/// [`Resource<T>`]: https://docs.rs/graceful/latest/graceful/struct.Resource.html
+/// [`Close`]: https://docs.rs/graceful/latest/graceful/trait.Close.html
+/// [`BoxError`]: https://docs.rs/graceful/latest/graceful/type.BoxError.html
 #[proc_macro_attribute]
 pub fn resource(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::resource(args.into(), item.into()).into()

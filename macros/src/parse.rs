@@ -1,10 +1,10 @@
-//! The function under `#[graceful::main]`: its signature parsed, its body kept as tokens.
+//! A function under one of the attributes: its signature parsed, its body kept as tokens.
 
 use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Signature, Visibility, braced};
 
-pub(crate) struct MainFn {
+pub(crate) struct Function {
     pub(crate) attrs: Vec<Attribute>,
     pub(crate) vis: Visibility,
     pub(crate) sig: Signature,
@@ -12,7 +12,7 @@ pub(crate) struct MainFn {
     pub(crate) body: TokenStream,
 }
 
-impl Parse for MainFn {
+impl Parse for Function {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis = input.parse()?;
@@ -20,7 +20,7 @@ impl Parse for MainFn {
         let content;
         let brace_token = braced!(content in input);
         let body = content.parse()?;
-        Ok(MainFn {
+        Ok(Function {
             attrs,
             vis,
             sig,

@@ -1,70 +1,137 @@
-//! What `#[graceful::main]` accepts beyond the grammar: an `async fn`, not generic, taking at
-//! most the `Shutdown` handle; resources ordered all explicitly or all by creation.
+//! What the attributes accept beyond the grammar. `#[graceful::main]`: an `async fn`, not
+//! generic, whose parameters are resolved by type; resources ordered all explicitly or all by
+//! creation. `#[graceful::resource]` on a function: the same, plus a return value and an
+//! `order`.
 
-use syn::{FnArg, PatType, Safety, Signature};
+use proc_macro2::Span;
+use syn::{FnArg, PatType, ReturnType, Safety, Signature, Type};
 
+use crate::args::ResourceArgs;
 use crate::body::{Body, Piece};
 use crate::errors::Errors;
 
-/// Checks the signature and returns the `Shutdown` parameter if there is one.
-pub(crate) fn signature(sig: &Signature, errors: &mut Errors) -> Option<PatType> {
+/// Checks `main`'s signature and returns its parameters.
+pub(crate) fn main_signature<'a>(sig: &'a Signature, errors: &mut Errors) -> Vec<&'a PatType> {
+    function(sig, "#[graceful::main]", errors);
+    parameters(sig, "#[graceful::main]", errors)
+}
+
+/// Checks a resource constructor's signature and arguments; returns its parameters.
+pub(crate) fn resource_signature<'a>(
+    sig: &'a Signature,
+    args: &ResourceArgs,
+    attribute: Span,
+    errors: &mut Errors,
+) -> Vec<&'a PatType> {
+    function(sig, "#[graceful::resource]", errors);
+    match &sig.output {
+        ReturnType::Default => errors.push(syn::Error::new(
+            sig.paren_token.span.close(),
+            "a resource constructor returns the resource: add `-> T` or `-> Result<T, E>` after the parameters",
+        )),
+        ReturnType::Type(_, ty) if is_unit(ty) => errors.spanned(
+            ty,
+            "a resource constructor returns the resource, not `()`: return the value to close at shutdown",
+        ),
+        ReturnType::Type(..) => {}
+    }
+    if !args.order_written {
+        errors.push(syn::Error::new(
+            attribute,
+            "a resource function needs an `order`: `#[graceful::resource(order = 10)]`; resources \
+             open in ascending order, after those they take as parameters, and close in reverse",
+        ));
+    }
+    parameters(sig, "#[graceful::resource]", errors)
+}
+
+/// What both attributes require of the function itself.
+fn function(sig: &Signature, attribute: &str, errors: &mut Errors) {
     if sig.asyncness.is_none() {
         errors.spanned(
             sig.fn_token,
-            "the `async` keyword is missing: `#[graceful::main]` goes on an `async fn`",
+            format!("the `async` keyword is missing: `{attribute}` goes on an `async fn`"),
         );
     }
     if let Some(constness) = &sig.constness {
         errors.spanned(
             constness,
-            "`#[graceful::main]` cannot be `const`; remove `const`",
+            format!("`{attribute}` cannot be `const`; remove `const`"),
         );
     }
     match &sig.safety {
         Safety::Unsafe(token) => errors.spanned(
             token,
-            "`#[graceful::main]` cannot be `unsafe`; remove `unsafe`",
+            format!("`{attribute}` cannot be `unsafe`; remove `unsafe`"),
         ),
         Safety::Safe(token) => errors.spanned(
             token,
-            "remove `safe`: `#[graceful::main]` takes a plain `async fn`",
+            format!("remove `safe`: `{attribute}` takes a plain `async fn`"),
         ),
         Safety::Default => {}
     }
     if let Some(abi) = &sig.abi {
-        errors.spanned(abi, "`#[graceful::main]` cannot have an ABI; remove it");
+        errors.spanned(abi, format!("`{attribute}` cannot have an ABI; remove it"));
     }
     if !sig.generics.params.is_empty() {
         errors.spanned(
             &sig.generics,
-            "`#[graceful::main]` cannot be generic; remove the generic parameters",
+            format!(
+                "`{attribute}` cannot be generic: its parameters are found by their type; remove the generic parameters"
+            ),
         );
     } else if let Some(where_clause) = &sig.generics.where_clause {
         errors.spanned(
             where_clause,
-            "`#[graceful::main]` cannot have a `where` clause; remove it",
+            format!("`{attribute}` cannot have a `where` clause; remove it"),
         );
     }
     if let Some(variadic) = &sig.variadic {
-        errors.spanned(variadic, "`#[graceful::main]` cannot be variadic");
+        errors.spanned(variadic, format!("`{attribute}` cannot be variadic"));
     }
+}
 
-    let mut shutdown = None;
-    for (index, input) in sig.inputs.iter().enumerate() {
+/// Parameters are resolved by type, so each must name an owned type: the `Shutdown` handle, a
+/// resource `T` (cloned) or `graceful::Resource<T>` (shared).
+fn parameters<'a>(sig: &'a Signature, attribute: &str, errors: &mut Errors) -> Vec<&'a PatType> {
+    let mut typed = Vec::new();
+    for input in &sig.inputs {
         match input {
             FnArg::Receiver(receiver) => errors.spanned(
                 receiver,
-                "`#[graceful::main]` goes on a free function, not a method taking `self`",
+                format!("`{attribute}` goes on a free function, not a method taking `self`"),
             ),
-            FnArg::Typed(param) if index == 0 => shutdown = Some(param.clone()),
-            FnArg::Typed(param) => errors.spanned(
-                param,
-                "`#[graceful::main]` takes at most one parameter, `shutdown: graceful::Shutdown`; \
-                 declare resources with `#[resource]` on a `let` in the body",
-            ),
+            FnArg::Typed(param) => {
+                if let Some(problem) = unowned(&param.ty) {
+                    errors.spanned(&param.ty, problem);
+                } else {
+                    typed.push(param);
+                }
+            }
         }
     }
-    shutdown
+    typed
+}
+
+/// Why a parameter type cannot be resolved by type, if it cannot.
+fn unowned(ty: &Type) -> Option<&'static str> {
+    match ty {
+        Type::Reference(_) => Some(
+            "parameters are resolved by type and passed owned: take `T` (a clone of the resource) \
+             or `graceful::Resource<T>` (the shared instance) instead of a reference",
+        ),
+        Type::ImplTrait(_) => Some(
+            "parameters are resolved by type: name the type, such as `db: sqlx::SqlitePool`, not `impl Trait`",
+        ),
+        Type::Infer(_) => Some("parameters are resolved by type: write the type instead of `_`"),
+        Type::Paren(inner) => unowned(&inner.elem),
+        Type::Group(inner) => unowned(&inner.elem),
+        _ => None,
+    }
+}
+
+fn is_unit(ty: &Type) -> bool {
+    matches!(ty, Type::Tuple(tuple) if tuple.elems.is_empty())
 }
 
 /// Resources close in descending `order`, or in reverse creation when none has one; a mix

@@ -13,6 +13,9 @@ use crate::BoxError;
 /// `close` runs once, after every task has drained, in descending `order`. It should not
 /// assume it runs to the end: the resource's own `timeout` or the shutdown deadline may cut it.
 ///
+/// A value with nothing to close (a configuration that other resources take as a parameter)
+/// implements it with an empty body: `impl Close for Settings {}`.
+///
 /// ```
 /// use graceful_runtime::{BoxError, Close};
 ///
@@ -28,10 +31,12 @@ use crate::BoxError;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be closed by graceful",
     label = "this resource's type does not implement `graceful::Close`",
-    note = "implement `graceful::Close` for `{Self}`, or name its close function: `#[resource(close = path::to::close)]` (a function or method taking `&{Self}`)"
+    note = "implement `graceful::Close` for `{Self}` (`impl Close for {Self} {{}}` if it has nothing to close), or name its close function: `#[resource(close = path::to::close)]` (a function or method taking `&{Self}`)"
 )]
 pub trait Close: Send + Sync + 'static {
     /// Flushes and releases the resource. An error is logged and reported; the next resource
-    /// still closes.
-    fn close(&self) -> impl Future<Output = Result<(), BoxError>> + Send;
+    /// still closes. The default does nothing.
+    fn close(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
+        std::future::ready(Ok(()))
+    }
 }

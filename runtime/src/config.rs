@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::duration::parse_duration;
+use crate::items::Dependency;
 
 /// Environment variable that overrides [`Config::timeout`] at run time.
 pub const TIMEOUT_ENV: &str = "GRACEFUL_TIMEOUT";
@@ -38,6 +39,8 @@ pub struct Config {
     pub(crate) drain_delay: Duration,
     pub(crate) flavor: Flavor,
     pub(crate) worker_threads: Option<usize>,
+    /// `main`'s parameters, checked at startup against the item resources.
+    pub(crate) main_needs: &'static [Dependency],
 }
 
 impl Default for Config {
@@ -47,6 +50,7 @@ impl Default for Config {
             drain_delay: Duration::ZERO,
             flavor: Flavor::MultiThread,
             worker_threads: None,
+            main_needs: &[],
         }
     }
 }

@@ -13,7 +13,7 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 use crate::catch_unwind::CatchUnwind;
 use crate::report::Phase;
 use crate::state::State;
-use crate::{Cause, Config, Flavor, MainOutput, Report, Shutdown, signals};
+use crate::{Cause, Config, Flavor, MainOutput, Report, Shutdown, items, plan, signals};
 
 impl Config {
     /// Runs a service to the end of its shutdown and returns what happened.
@@ -98,9 +98,20 @@ where
         state.config.drain_delay,
     );
 
+    // Every problem between the item resources is found before any of them opens.
+    let items = items::registered();
+    if let Err(problems) = plan::check(&items, state.config.main_needs) {
+        tracing::error!(target: "graceful", "{problems}");
+        return Report::startup_failure(problems, timeout);
+    }
+
     let body_state = state.clone();
     let shutdown = Shutdown::new(state.clone());
     let mut body = Body::new(state.tasks.track(async move {
+        // Item resources open first, as part of the body: tracked and bounded like it.
+        if !items::open_all(&shutdown, &items).await {
+            return Ok(());
+        }
         // A panic in main's body is a failure like any other: it must not skip the teardown.
         let output = match CatchUnwind::new(main(shutdown)).await {
             Ok(output) => output.into_main_result(),
@@ -161,7 +172,13 @@ where
     if !drained {
         stragglers = state.tasks.abort_stragglers();
         if !body.is_done() {
-            stragglers.insert(0, ("main".to_owned(), 1));
+            let opening = state.opening();
+            if opening.is_empty() {
+                stragglers.insert(0, ("main".to_owned(), 1));
+            }
+            for name in opening.into_iter().rev() {
+                stragglers.insert(0, (format!("{name} (opening)"), 1));
+            }
         }
         for (name, count) in &stragglers {
             tracing::error!(target: "graceful", task = %name, count, "still running at the deadline: aborted");
@@ -179,6 +196,7 @@ where
     phases.push(phase("close", close_started));
 
     state.finish();
+    state.provided.clear();
     let (tasks, failures) = state.tasks.outcomes();
     Report {
         cause,

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::State;
-use crate::{Cause, Outcome, Readiness, tasks};
+use crate::{Cause, Outcome, Readiness, Resource, tasks};
 
 /// The service's shutdown handle. Cheap to clone: clone it into every task.
 ///
@@ -109,6 +109,23 @@ impl Shutdown {
             () = self.state.cancel_token().cancelled() => None,
             output = future => Some(output),
         }
+    }
+
+    /// The resource of type `T` declared with `#[graceful::resource]` on a function, once it
+    /// has opened: the shared instance that the teardown closes. `None` if no such resource
+    /// exists or it has not opened yet. A `#[resource] let` in `main` is a variable of `main`'s
+    /// body instead, and is not found here.
+    ///
+    /// Fetch it once and keep the handle: the lookup takes a lock.
+    ///
+    /// ```
+    /// # graceful_runtime::Config::new().run(|shutdown| async move {
+    /// struct Pool;
+    /// assert!(shutdown.resource::<Pool>().is_none()); // no `#[graceful::resource]` provides it
+    /// # });
+    /// ```
+    pub fn resource<T: Send + Sync + 'static>(&self) -> Option<Resource<T>> {
+        self.state.provided.resource::<T>()
     }
 
     /// The service's readiness, for `/readyz`: fails from the trigger on.

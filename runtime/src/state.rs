@@ -4,11 +4,12 @@
 //! atomic load: `CancellationToken::is_cancelled` takes a mutex (tokio-rs/tokio#7775).
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::provided::Provided;
 use crate::resources::Resources;
 use crate::tasks::TaskGroup;
 use crate::{Cause, Config, watchdog};
@@ -27,6 +28,9 @@ pub(crate) struct State {
     cause: OnceLock<(Cause, Instant)>,
     pub(crate) tasks: TaskGroup,
     pub(crate) resources: Resources,
+    pub(crate) provided: Provided,
+    /// The item resources being opened, to name them if the deadline cuts their opening.
+    opening: Mutex<Vec<&'static str>>,
 }
 
 impl State {
@@ -39,6 +43,8 @@ impl State {
             cause: OnceLock::new(),
             tasks: TaskGroup::new(runtime),
             resources: Resources::default(),
+            provided: Provided::default(),
+            opening: Mutex::new(Vec::new()),
         })
     }
 
@@ -94,6 +100,17 @@ impl State {
     /// The cause and the instant shutdown began. Only call after the trigger.
     pub(crate) fn cause(&self) -> &(Cause, Instant) {
         self.cause.get().expect("shutdown has been triggered")
+    }
+
+    pub(crate) fn set_opening(&self, names: Vec<&'static str>) {
+        *self.opening.lock().unwrap_or_else(PoisonError::into_inner) = names;
+    }
+
+    pub(crate) fn opening(&self) -> Vec<&'static str> {
+        self.opening
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub(crate) fn triggered_token(&self) -> &CancellationToken {

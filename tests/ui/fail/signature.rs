@@ -1,2 +1,2 @@
 #[graceful::main]
-async fn main<T>(_shutdown: graceful::Shutdown, db: u32) {}
+async fn main<T>(_shutdown: graceful::Shutdown, _db: &u32, _cache: impl Clone) {}

@@ -1,21 +1,22 @@
-//! Code generation. Every path is absolute (`#krate::__private::...`, `::core::...`), and the
-//! names we introduce have mixed-site hygiene so they cannot clash with the user's.
+//! `#[graceful::main]`: the generated `fn main` runs the body as a service, with its
+//! parameters resolved by type and its `#[resource] let`s registered for the teardown.
 
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, PatType, ReturnType};
 
+use super::{dependencies, optional, respan, timeout};
 use crate::args::{Flavor, MainArgs, parse_main_args};
 use crate::body::{Body, Piece, ResourceLet, scan};
 use crate::errors::Errors;
-use crate::parse::MainFn;
+use crate::parse::Function;
 use crate::validate;
 
 /// `#[graceful::main]`: on error, the function is still emitted (so IDEs keep working) along
 /// with every error found.
 pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    let function: MainFn = match syn::parse2(item.clone()) {
+    let function: Function = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(error) => {
             let mut tokens = item;
@@ -25,33 +26,19 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut errors = Errors::default();
     let args = parse_main_args(args, &mut errors);
-    let shutdown_param = validate::signature(&function.sig, &mut errors);
+    let params = validate::main_signature(&function.sig, &mut errors);
     let body = scan(function.body.clone(), &mut errors);
     validate::ordering(&body, &mut errors);
 
-    let mut tokens = expand_main(&args, &function, shutdown_param.as_ref(), &body);
+    let mut tokens = expand_main(&args, &function, &params, &body);
     tokens.extend(errors.into_compile_errors());
-    tokens
-}
-
-/// `#[graceful::resource]` outside `main`.
-pub(crate) fn resource(_args: TokenStream, item: TokenStream) -> TokenStream {
-    let message = "`#[graceful::resource]` is not supported on items yet; declare the resource with \
-                   `#[resource]` on a `let` in the body of the `#[graceful::main]` function";
-    let span = item
-        .clone()
-        .into_iter()
-        .next()
-        .map_or_else(Span::call_site, |token| token.span());
-    let mut tokens = item;
-    tokens.extend(syn::Error::new(span, message).into_compile_error());
     tokens
 }
 
 fn expand_main(
     args: &MainArgs,
-    function: &MainFn,
-    shutdown_param: Option<&PatType>,
+    function: &Function,
+    params: &[&PatType],
     body: &Body,
 ) -> TokenStream {
     let krate = args
@@ -73,19 +60,17 @@ fn expand_main(
         .pieces
         .iter()
         .any(|piece| matches!(piece, Piece::Resource(_)));
-    let shutdown_binding = shutdown_param.map(|PatType { attrs, pat, ty, .. }| {
-        let value = if has_resources {
-            quote_spanned!(ty.span()=> ::core::clone::Clone::clone(&#handle))
-        } else {
-            handle.to_token_stream()
-        };
-        quote!(#(#attrs)* let #pat: #ty = #value;)
+    // Each parameter is resolved by type: the `Shutdown` handle, or an item resource.
+    let bindings = params.iter().map(|PatType { attrs, pat, ty, .. }| {
+        let inject = quote_spanned!(ty.span()=> #private::inject::<#ty>(&#handle));
+        quote!(#(#attrs)* let #pat: #ty = #inject;)
     });
-    let handle_param = if has_resources || shutdown_param.is_some() {
+    let handle_param = if has_resources || !params.is_empty() {
         handle.to_token_stream()
     } else {
         quote!(_)
     };
+    let needs = dependencies(&private, params);
 
     let statements = body.pieces.iter().map(|piece| match piece {
         Piece::Tokens(tokens) => tokens.clone(),
@@ -100,7 +85,7 @@ fn expand_main(
     let body_fn = respan(quote!(#private::body), output.span());
     let typed_body = quote_spanned! {output.span()=>
         #body_fn::<#output, _>(async move {
-            #shutdown_binding
+            #(#bindings)*
             #(#statements)*
         })
     };
@@ -114,7 +99,13 @@ fn expand_main(
     function.brace_token.surround(&mut block, |block| {
         block.extend(quote! {
             #private::main(
-                #private::config(#timeout, #drain_delay, #flavor, #worker_threads),
+                #private::config(
+                    #timeout,
+                    #drain_delay,
+                    #flavor,
+                    #worker_threads,
+                    const { &[#(#needs),*] },
+                ),
                 |#handle_param: #krate::Shutdown| #typed_body,
             )
         });
@@ -144,10 +135,7 @@ fn expand_resource(resource: &ResourceLet, krate: &TokenStream, handle: &Ident) 
         .as_ref()
         .map_or_else(|| ident.to_string(), |name| name.value());
     let order = optional(args.order.map(Literal::i64_suffixed));
-    let timeout = optional(
-        args.timeout_ms
-            .map(|ms| quote!(::core::time::Duration::from_millis(#ms))),
-    );
+    let timeout = timeout(args.timeout_ms);
     let spec = quote! {
         #private::ResourceSpec {
             name: #name,
@@ -178,29 +166,11 @@ fn expand_resource(resource: &ResourceLet, krate: &TokenStream, handle: &Ident) 
     }
 }
 
-fn optional(value: Option<impl ToTokens>) -> TokenStream {
-    match value {
-        Some(value) => quote!(::core::option::Option::Some(#value)),
-        None => quote!(::core::option::Option::None),
-    }
-}
-
 /// `#![attr]` tokens turned into `#[attr]`.
 fn outer(inner_attrs: &TokenStream) -> TokenStream {
     inner_attrs
         .clone()
         .into_iter()
         .filter(|token| !matches!(token, TokenTree::Punct(punct) if punct.as_char() == '!'))
-        .collect()
-}
-
-/// The same tokens, all on `span` (so that an error on them is reported there).
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut token| {
-            token.set_span(span);
-            token
-        })
         .collect()
 }

@@ -1,0 +1,213 @@
+//! Resources declared on functions, `#[graceful::resource(order = N)] async fn`, anywhere in
+//! the program: registered at link time with `inventory`, opened before `main`'s body.
+//!
+//! `inventory` yields them in an unspecified order, so they are always sorted by
+//! `(order, path)`, the path being the constructor's `module::path::name`, unique in a program.
+//! Groups of equal `order` open concurrently (none may depend on another: dependencies must
+//! have a lower order), and groups open one after the other in ascending order.
+
+use std::any::TypeId;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use crate::catch_unwind::CatchUnwind;
+use crate::resources::{ResourceSpec, Stage};
+use crate::{BoxError, Cause, Close, Outcome, Resource, Shutdown};
+
+/// What a constructor's `open` returns: done once the resource is opened and registered.
+pub type OpenFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
+
+/// One `#[graceful::resource]` item, as the attribute registers it.
+#[derive(Debug)]
+pub struct ItemResource {
+    /// The name in logs and the report: the function's, unless `name = "..."`.
+    pub name: &'static str,
+    /// `module::path::function`: the stable tie-break between equal orders, and where to look.
+    pub path: &'static str,
+    /// `order = N`: opens after every lower order, closes before them.
+    pub order: i64,
+    /// `timeout = "..."`: the longest its close may take.
+    pub timeout: Option<Duration>,
+    /// The type it provides to later resources and to `main`.
+    pub provides: Provides,
+    /// Its parameters, resolved by type.
+    pub needs: &'static [Dependency],
+    /// Calls the constructor with its dependencies, then registers the value.
+    pub open: fn(Opening) -> OpenFuture,
+}
+
+inventory::collect!(ItemResource);
+
+/// The type a resource provides.
+#[derive(Clone, Copy)]
+pub struct Provides {
+    pub(crate) type_id: fn() -> TypeId,
+    pub(crate) shared_type_id: fn() -> TypeId,
+    pub(crate) type_name: fn() -> &'static str,
+}
+
+impl Provides {
+    /// A resource of type `T`, injectable as `T` and as `Resource<T>`.
+    pub const fn of<T: Send + Sync + 'static>() -> Self {
+        Provides {
+            type_id: TypeId::of::<T>,
+            shared_type_id: TypeId::of::<Resource<T>>,
+            type_name: std::any::type_name::<T>,
+        }
+    }
+
+    pub(crate) fn type_name(&self) -> &'static str {
+        (self.type_name)()
+    }
+}
+
+impl fmt::Debug for Provides {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.type_name())
+    }
+}
+
+/// A parameter, resolved by type: of a resource constructor, or of `main`.
+#[derive(Clone, Copy)]
+pub struct Dependency {
+    pub(crate) type_id: fn() -> TypeId,
+    /// The type as written in the source.
+    pub(crate) written: &'static str,
+    /// The parameter's pattern as written in the source.
+    pub(crate) parameter: &'static str,
+}
+
+impl Dependency {
+    /// A parameter `parameter: written`, of type `T`.
+    pub const fn of<T: 'static>(written: &'static str, parameter: &'static str) -> Self {
+        Dependency {
+            type_id: TypeId::of::<T>,
+            written,
+            parameter,
+        }
+    }
+}
+
+impl fmt::Debug for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.parameter, self.written)
+    }
+}
+
+/// Every linked `#[graceful::resource]` item, sorted by `(order, path)`.
+pub(crate) fn registered() -> Vec<&'static ItemResource> {
+    let mut items: Vec<_> = inventory::iter::<ItemResource>.into_iter().collect();
+    items.sort_by_key(|item| (item.order, item.path));
+    items
+}
+
+/// What a constructor's `open` gets: its dependencies, and where to put its value.
+pub struct Opening {
+    shutdown: Shutdown,
+    item: &'static ItemResource,
+}
+
+impl Opening {
+    /// A parameter of the constructor. The startup checks guarantee that it exists.
+    pub fn inject<P: crate::__private::Injectable>(&self) -> P {
+        crate::__private::inject(&self.shutdown)
+    }
+
+    /// Registers the opened value: for its dependents, for `Shutdown::resource`, and for the
+    /// teardown, which calls `close(value)`.
+    pub fn provide<T, C, Fut>(self, value: T, close: C)
+    where
+        T: Send + Sync + 'static,
+        C: FnOnce(std::sync::Arc<T>) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Outcome,
+    {
+        let spec = ResourceSpec {
+            name: self.item.name,
+            order: Some(self.item.order),
+            timeout: self.item.timeout,
+            stage: Stage::Item,
+        };
+        let resource = crate::__private::register_with(&self.shutdown, spec, value, close);
+        self.shutdown.state().provided.insert(&resource);
+    }
+
+    /// [`provide`](Self::provide) for a type that implements [`Close`].
+    pub fn provide_closeable<T: Close>(self, value: T) {
+        self.provide(value, |value: std::sync::Arc<T>| async move {
+            value.close().await
+        });
+    }
+}
+
+impl fmt::Debug for Opening {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opening")
+            .field("resource", &self.item.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the items group by group. Returns whether `main` should run: not if a constructor
+/// failed (shutdown has then begun with [`Cause::Startup`]), nor if shutdown began meanwhile.
+///
+/// A constructor is never interrupted by shutdown, like `main`'s body; the lifecycle bounds
+/// the whole of it by the drain deadline.
+pub(crate) async fn open_all(shutdown: &Shutdown, items: &[&'static ItemResource]) -> bool {
+    let state = shutdown.state();
+    let stopped = || {
+        let stopped = state.is_triggered();
+        if stopped {
+            tracing::info!(
+                target: "graceful",
+                "shutdown began during startup: the remaining resources are not opened and `main` does not run"
+            );
+        }
+        stopped
+    };
+    for group in items.chunk_by(|a, b| a.order == b.order) {
+        if stopped() {
+            return false;
+        }
+        state.set_opening(group.iter().map(|item| item.name).collect());
+        let failures = open_group(shutdown, group).await;
+        state.set_opening(Vec::new());
+        if !failures.is_empty() {
+            state.begin(Cause::Startup(failures.join("; ")));
+            return false;
+        }
+    }
+    items.is_empty() || !stopped()
+}
+
+/// Opens a group of equal order concurrently; returns its failures.
+async fn open_group(shutdown: &Shutdown, group: &[&'static ItemResource]) -> Vec<String> {
+    let mut opening = JoinSet::new();
+    for &item in group {
+        let context = Opening {
+            shutdown: shutdown.clone(),
+            item,
+        };
+        opening.spawn(async move { (item, CatchUnwind::new((item.open)(context)).await) });
+    }
+    let mut failures = Vec::new();
+    // Panics are caught inside: only the runtime's own shutdown could end these tasks otherwise.
+    while let Some(Ok((item, outcome))) = opening.join_next().await {
+        let failure = match outcome {
+            Ok(Ok(())) => continue,
+            Ok(Err(error)) => format!(
+                "resource `{}` failed to open: {}",
+                item.name,
+                crate::error::render(&*error)
+            ),
+            Err(message) => format!("resource `{}` panicked while opening: {message}", item.name),
+        };
+        tracing::error!(target: "graceful", resource = item.name, "{failure}");
+        failures.push(failure);
+    }
+    failures
+}
