@@ -38,6 +38,7 @@ pub(crate) fn check(
     }
 
     let shutdown = TypeId::of::<Shutdown>();
+    let mut missing = false;
     for &item in items {
         for need in item
             .needs
@@ -45,15 +46,13 @@ pub(crate) fn check(
             .filter(|need| (need.type_id)() != shutdown)
         {
             match providers.get(&(need.type_id)()) {
-                None => problems.push(format!(
-                    "resource `{}` ({}) takes `{}: {}`, but no resource provides `{}`{}",
-                    item.name,
-                    item.path,
-                    need.parameter,
-                    need.written,
-                    need.written,
-                    available(items),
-                )),
+                None => {
+                    missing = true;
+                    problems.push(format!(
+                        "resource `{}` ({}) takes `{}: {}`, but no resource provides `{}`",
+                        item.name, item.path, need.parameter, need.written, need.written,
+                    ));
+                }
                 Some(provider) if provider.order >= item.order => problems.push(format!(
                     "resource `{}` (order {}) takes `{}: {}`, provided by resource `{}` (order {}), \
                      which does not open before it; a resource can only take resources of a lower \
@@ -77,53 +76,53 @@ pub(crate) fn check(
         .filter(|need| (need.type_id)() != shutdown)
     {
         if !providers.contains_key(&(need.type_id)()) {
+            missing = true;
             problems.push(format!(
-                "`main` takes `{}: {}`, but no resource provides `{}`{}; parameters of `main` \
+                "`main` takes `{}: {}`, but no resource provides `{}`; parameters of `main` \
                  come from `#[graceful::resource]` functions (a `#[resource] let` in `main` is \
                  a variable of its body instead)",
-                need.parameter,
-                need.written,
-                need.written,
-                available(items),
+                need.parameter, need.written, need.written,
             ));
         }
     }
 
-    match problems.as_slice() {
-        [] => Ok(()),
-        [one] => Err(one.clone()),
+    let mut message = match problems.as_slice() {
+        [] => return Ok(()),
+        [one] => one.clone(),
         many => {
             let mut message = format!("{} problems with the resources:", many.len());
             for problem in many {
                 let _ = write!(message, "\n  - {problem}");
             }
-            Err(message)
+            message
         }
+    };
+    if missing {
+        message.push_str(&available(items));
     }
+    Err(message)
 }
 
 /// The resources there are, for "no resource provides" messages, with the usual cause of a
 /// missing one: its crate is not linked.
 fn available(items: &[&'static ItemResource]) -> String {
-    let mut text = if items.is_empty() {
-        String::from(". No `#[graceful::resource]` function is linked into this program")
-    } else {
-        let list: Vec<_> = items
-            .iter()
-            .map(|item| {
-                format!(
-                    "`{}` provides `{}` (order {})",
-                    item.name,
-                    item.provides.type_name(),
-                    item.order
-                )
-            })
-            .collect();
-        format!(". The resources are: {}", list.join(", "))
-    };
+    let mut text = String::from("\n  the resources linked into this program: ");
+    if items.is_empty() {
+        text.push_str("none");
+    }
+    for (index, item) in items.iter().enumerate() {
+        let separator = if index == 0 { "" } else { ", " };
+        let _ = write!(
+            text,
+            "{separator}`{}`: `{}` (order {})",
+            item.name,
+            item.provides.type_name(),
+            item.order
+        );
+    }
     text.push_str(
-        ". If it is declared in another crate, that crate must be linked: name something from it \
-         in the binary, such as `use that_crate as _;`",
+        "\n  a resource declared in another crate is found only if that crate is linked: name \
+         something from it in the binary, such as `use that_crate as _;`",
     );
     text
 }
@@ -191,6 +190,13 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("resource `cache` (order 1) takes `pool: Pool`, provided by resource `pool` (order 1)"), "{message}");
-        assert!(message.contains("`main` takes `byte: u8`, but no resource provides `u8`. The resources are: `pool` provides"), "{message}");
+        assert!(
+            message.contains("`main` takes `byte: u8`, but no resource provides `u8`;"),
+            "{message}"
+        );
+        assert!(
+            message.contains("the resources linked into this program: `pool`: `"),
+            "{message}"
+        );
     }
 }
