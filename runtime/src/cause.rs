@@ -31,8 +31,8 @@ pub enum Cause {
     MainFailed(String),
     /// `main` and every task finished by themselves.
     Completed,
-    /// The service could not start: a malformed setting, or signal handlers that could not be
-    /// installed.
+    /// The service could not start: a malformed setting, signal handlers that could not be
+    /// installed, resources that do not fit together, or a resource function that failed.
     Startup(String),
 }
 

@@ -1,6 +1,9 @@
 //! The shutdown sequence (DESIGN.md section 1):
 //! trigger → readiness fails → drain delay → cancel → drain → close resources → report.
 //!
+//! The resources declared on functions open first, as the start of the body: a signal while
+//! they open is handled like one during `main`'s body.
+//!
 //! `main`'s body is driven alongside every phase rather than spawned: it need not be `Send`,
 //! and it may itself be the server (`axum::serve(..).with_graceful_shutdown(..)`) that drains
 //! after the cancel. It is tracked like a task, and dropped at the deadline like a straggler.
@@ -23,10 +26,12 @@ impl Config {
     /// attribute would: a second signal, and the watchdog when a blocked runtime overruns the
     /// deadline. The signal handlers stay installed after it returns.
     ///
-    /// It builds the Tokio runtime, installs the signal handlers, runs `main`, waits for the
-    /// trigger (a signal, a failing task, [`Shutdown::trigger`], or `main` and every task
-    /// finishing), then runs the sequence within [`timeout`](Config::timeout). The runtime is
-    /// not waited for at the end, so a stuck `spawn_blocking` thread cannot hold the caller.
+    /// It builds the Tokio runtime, installs the signal handlers, checks and opens the
+    /// resources declared with `#[graceful::resource]` on functions (every one linked into the
+    /// program), runs `main`, waits for the trigger (a signal, a failing task,
+    /// [`Shutdown::trigger`], or `main` and every task finishing), then runs the sequence
+    /// within [`timeout`](Config::timeout). The runtime is not waited for at the end, so a
+    /// stuck `spawn_blocking` thread cannot hold the caller.
     ///
     /// `GRACEFUL_TIMEOUT` and `GRACEFUL_DRAIN_DELAY` override the configured values; a malformed
     /// one ends the run at once with [`Cause::Startup`].
