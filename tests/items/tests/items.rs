@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use common::{Exit, SOON, Service};
 
-const SERVICE: &str = env!("CARGO_BIN_EXE_service");
-const BROKEN: &str = env!("CARGO_BIN_EXE_broken");
+const SERVICE: &str = env!("CARGO_BIN_EXE_items_service");
+const BROKEN: &str = env!("CARGO_BIN_EXE_items_broken");
 
 /// The lower resources close in reverse, the equal-order pair together.
 fn assert_lower_resources_closed_in_reverse(exit: &Exit) {
@@ -164,11 +164,11 @@ fn the_startup_check_names_every_problem_before_anything_opens() {
     );
     for expected in [
         "startup failed: 4 problems with the resources:",
-        "resources `later` (broken::later) and `replica` (broken::replica) both provide `broken::Later`",
+        "resources `later` (items_broken::later) and `replica` (items_broken::replica) both provide `items_broken::Later`",
         "resource `early` (order 1) takes `_later: Later`, provided by resource `later` (order 2), which does not open before it",
-        "resource `orphan` (broken::orphan) takes `_missing: Missing`, but no resource provides `Missing`",
+        "resource `orphan` (items_broken::orphan) takes `_missing: Missing`, but no resource provides `Missing`",
         "`main` takes `_nowhere: Nowhere`, but no resource provides `Nowhere`",
-        "the resources linked into this program: `early`: `broken::Early` (order 1), `later`: `broken::Later` (order 2), `replica`: `broken::Later` (order 3), `orphan`: `broken::Orphan` (order 4)",
+        "the resources linked into this program: `early`: `items_broken::Early` (order 1), `later`: `items_broken::Later` (order 2), `replica`: `items_broken::Later` (order 3), `orphan`: `items_broken::Orphan` (order 4)",
     ] {
         assert!(
             exit.stderr.contains(expected),
