@@ -41,6 +41,9 @@ pub use graceful_runtime::{
     TaskReport, parse_duration,
 };
 
+#[cfg(feature = "axum")]
+pub use graceful_runtime::axum;
+
 #[doc(hidden)]
 pub mod __private {
     pub use graceful_runtime::__private::*;

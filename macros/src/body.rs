@@ -66,7 +66,8 @@ pub(crate) fn scan(body: TokenStream, errors: &mut Errors) -> Body {
             // Not a `let`: report it and keep the statement as written, without the attribute.
             errors.push(syn::Error::new(
                 span,
-                "`#[resource]` goes on a `let` statement: `#[resource] let name = open().await?;`",
+                "`#[resource]` goes on a `let` statement: `#[resource] let name = open().await?;` \
+                 (a resource function, `#[graceful::resource(order = N)] async fn`, goes outside `main`)",
             ));
             let run: TokenStream = tokens[i..run_end].iter().cloned().collect();
             plain.extend(without_resource_attributes(run));

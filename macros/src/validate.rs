@@ -33,6 +33,11 @@ pub(crate) fn resource_signature<'a>(
             ty,
             "a resource constructor returns the resource, not `()`: return the value to close at shutdown",
         ),
+        ReturnType::Type(_, ty) if matches!(**ty, Type::ImplTrait(_)) => errors.spanned(
+            ty,
+            "name the resource's type: it is what other resources and `main` take as a parameter, \
+             so it cannot be `impl Trait`",
+        ),
         ReturnType::Type(..) => {}
     }
     if !args.order_written {

@@ -90,7 +90,7 @@ impl<T: Clone + Send + Sync + 'static> Injectable for T {}
 /// Boxes a resource constructor's `open` future.
 pub fn open<F>(future: F) -> OpenFuture
 where
-    F: Future<Output = Result<(), BoxError>> + Send + 'static,
+    F: Future<Output = Result<(), BoxError>> + 'static,
 {
     Box::pin(future)
 }

@@ -31,7 +31,7 @@ use crate::BoxError;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be closed by graceful",
     label = "this resource's type does not implement `graceful::Close`",
-    note = "implement `graceful::Close` for `{Self}` (`impl Close for {Self} {{}}` if it has nothing to close), or name its close function: `#[resource(close = path::to::close)]` (a function or method taking `&{Self}`)"
+    note = "implement `graceful::Close` for `{Self}` (`impl Close for {Self} {{}}` if it has nothing to close; for a type of another crate, wrap it in a newtype), or name its close function: `#[resource(close = path::to::close)]` (a function or method taking `&{Self}`)"
 )]
 pub trait Close: Send + Sync + 'static {
     /// Flushes and releases the resource. An error is logged and reported; the next resource

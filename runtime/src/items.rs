@@ -2,7 +2,8 @@
 //! the program: registered at link time with `inventory`, opened before `main`'s body.
 //!
 //! `inventory` yields them in an unspecified order, so they are always sorted by
-//! `(order, path)`, the path being the constructor's `module::path::name`, unique in a program.
+//! `(order, path, location)`: the constructor's `module::path::name`, then its
+//! `file:line:column`, which together are unique in a program.
 //! Groups of equal `order` open concurrently (none may depend on another: dependencies must
 //! have a lower order), and groups open one after the other in ascending order.
 
@@ -10,16 +11,15 @@ use std::any::TypeId;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
-
-use tokio::task::JoinSet;
 
 use crate::catch_unwind::CatchUnwind;
 use crate::resources::{ResourceSpec, Stage};
 use crate::{BoxError, Cause, Close, Outcome, Resource, Shutdown};
 
 /// What a constructor's `open` returns: done once the resource is opened and registered.
-pub type OpenFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
+pub type OpenFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>>>>;
 
 /// One `#[graceful::resource]` item, as the attribute registers it.
 #[derive(Debug)]
@@ -28,6 +28,9 @@ pub struct ItemResource {
     pub name: &'static str,
     /// `module::path::function`: the stable tie-break between equal orders, and where to look.
     pub path: &'static str,
+    /// `file:line:column`: the last tie-break (two functions in the bodies of two functions
+    /// of one module share a path).
+    pub location: &'static str,
     /// `order = N`: opens after every lower order, closes before them.
     pub order: i64,
     /// `timeout = "..."`: the longest its close may take.
@@ -98,10 +101,10 @@ impl fmt::Debug for Dependency {
     }
 }
 
-/// Every linked `#[graceful::resource]` item, sorted by `(order, path)`.
+/// Every linked `#[graceful::resource]` item, sorted by `(order, path, location)`.
 pub(crate) fn registered() -> Vec<&'static ItemResource> {
     let mut items: Vec<_> = inventory::iter::<ItemResource>.into_iter().collect();
-    items.sort_by_key(|item| (item.order, item.path));
+    items.sort_by_key(|item| (item.order, item.path, item.location));
     items
 }
 
@@ -173,9 +176,7 @@ pub(crate) async fn open_all(shutdown: &Shutdown, items: &[&'static ItemResource
         if stopped() {
             return false;
         }
-        state.set_opening(group.iter().map(|item| item.name).collect());
         let failures = open_group(shutdown, group).await;
-        state.set_opening(Vec::new());
         if !failures.is_empty() {
             state.begin(Cause::Startup(failures.join("; ")));
             return false;
@@ -185,29 +186,54 @@ pub(crate) async fn open_all(shutdown: &Shutdown, items: &[&'static ItemResource
 }
 
 /// Opens a group of equal order concurrently; returns its failures.
+///
+/// The constructors are polled here, inside `main`'s body, rather than spawned: when the
+/// deadline drops the body, they are dropped with it, and none can register a resource after
+/// the teardown has begun.
 async fn open_group(shutdown: &Shutdown, group: &[&'static ItemResource]) -> Vec<String> {
-    let mut opening = JoinSet::new();
-    for &item in group {
-        let context = Opening {
-            shutdown: shutdown.clone(),
-            item,
-        };
-        opening.spawn(async move { (item, CatchUnwind::new((item.open)(context)).await) });
-    }
+    let state = shutdown.state();
+    state.set_opening(group.iter().map(|item| item.name).collect());
+    let mut opening: Vec<_> = group
+        .iter()
+        .map(|&item| {
+            let context = Opening {
+                shutdown: shutdown.clone(),
+                item,
+            };
+            Some((item, CatchUnwind::new((item.open)(context))))
+        })
+        .collect();
     let mut failures = Vec::new();
-    // Panics are caught inside: only the runtime's own shutdown could end these tasks otherwise.
-    while let Some(Ok((item, outcome))) = opening.join_next().await {
-        let failure = match outcome {
-            Ok(Ok(())) => continue,
-            Ok(Err(error)) => format!(
-                "resource `{}` failed to open: {}",
-                item.name,
-                crate::error::render(&*error)
-            ),
-            Err(message) => format!("resource `{}` panicked while opening: {message}", item.name),
-        };
-        tracing::error!(target: "graceful", resource = item.name, "{failure}");
-        failures.push(failure);
-    }
+    std::future::poll_fn(|cx| {
+        for slot in &mut opening {
+            let Some((item, future)) = slot else { continue };
+            let Poll::Ready(outcome) = Pin::new(future).poll(cx) else {
+                continue;
+            };
+            state.opened(item.name);
+            let failure = match outcome {
+                Ok(Ok(())) => None,
+                Ok(Err(error)) => Some(format!(
+                    "resource `{}` failed to open: {}",
+                    item.name,
+                    crate::error::render(&*error)
+                )),
+                Err(message) => Some(format!(
+                    "resource `{}` panicked while opening: {message}",
+                    item.name
+                )),
+            };
+            if let Some(failure) = failure {
+                tracing::error!(target: "graceful", resource = item.name, "{failure}");
+                failures.push(failure);
+            }
+            *slot = None;
+        }
+        match opening.iter().all(Option::is_none) {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
+        }
+    })
+    .await;
     failures
 }

@@ -5,6 +5,8 @@
 //! with the `#[graceful::main]` and `#[graceful::resource]` attributes.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod catch_unwind;
 mod cause;
 mod close;

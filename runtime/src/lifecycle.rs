@@ -95,14 +95,6 @@ where
         let error = format!("could not install the signal handlers: {error}");
         return Report::startup_failure(error, timeout);
     }
-    tracing::info!(
-        target: "graceful",
-        timeout_ms = timeout.as_millis() as u64,
-        drain_delay_ms = state.config.drain_delay.as_millis() as u64,
-        "service starting; shutdown deadline {timeout:?} (drain delay {:?})",
-        state.config.drain_delay,
-    );
-
     // Every problem between the item resources is found before any of them opens.
     let items = items::registered();
     if let Err(problems) = plan::check(&items, state.config.main_needs) {
@@ -117,6 +109,18 @@ where
         if !items::open_all(&shutdown, &items).await {
             return Ok(());
         }
+        // Logged once the resources are open, so that a subscriber installed by one of them
+        // (a telemetry resource) shows it.
+        let config = &shutdown.state().config;
+        tracing::info!(
+            target: "graceful",
+            timeout_ms = config.timeout.as_millis() as u64,
+            drain_delay_ms = config.drain_delay.as_millis() as u64,
+            resources = items.len(),
+            "service starting; shutdown deadline {:?} (drain delay {:?})",
+            config.timeout,
+            config.drain_delay,
+        );
         // A panic in main's body is a failure like any other: it must not skip the teardown.
         let output = match CatchUnwind::new(main(shutdown)).await {
             Ok(output) => output.into_main_result(),
@@ -146,7 +150,8 @@ where
 
     // Drain delay: not ready, still serving, so load balancers notice. Cut short when nothing
     // is left running.
-    if cause != Cause::Completed {
+    // Skipped when everything finished by itself, and when the service never started.
+    if cause != Cause::Completed && !matches!(cause, Cause::Startup(_)) {
         let delay_end = (triggered_at + state.config.drain_delay).min(drain_deadline);
         if delay_end >= drain_deadline && !state.config.drain_delay.is_zero() {
             tracing::warn!(

@@ -149,6 +149,7 @@ mod tests {
         Box::leak(Box::new(ItemResource {
             name,
             path: name,
+            location: name,
             order,
             timeout: None,
             provides,

@@ -87,6 +87,32 @@ impl Shutdown {
         self.state.is_triggered()
     }
 
+    /// `true` from the cancel on (the end of the drain delay): stop taking new work. A single
+    /// atomic load. For a worker whose "take a job" step must not be interrupted (a database
+    /// claim), check this before taking one, and use [`until_shutdown`](Self::until_shutdown)
+    /// only for the wait:
+    ///
+    /// ```
+    /// # graceful_runtime::Config::new().run(|shutdown| async move {
+    /// # async fn claim() -> Option<u32> { None }
+    /// # async fn wait_for_work() {}
+    /// let worker = shutdown.clone();
+    /// shutdown.spawn("worker", async move {
+    ///     while !worker.is_cancelled() {
+    ///         match claim().await {
+    ///             Some(job) => { let _ = job; /* runs to the end, whatever shutdown does */ }
+    ///             None => { worker.until_shutdown(wait_for_work()).await; }
+    ///         }
+    ///     }
+    /// });
+    /// shutdown.trigger("example over");
+    /// # });
+    /// ```
+    #[inline]
+    pub fn is_cancelled(&self) -> bool {
+        self.state.is_cancelled()
+    }
+
     /// Starts shutdown from code, with `reason` as its cause in the report. A clean shutdown:
     /// the exit code is 0 if everything then drains and closes. Calls after the first are
     /// ignored.

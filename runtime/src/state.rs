@@ -106,6 +106,14 @@ impl State {
         *self.opening.lock().unwrap_or_else(PoisonError::into_inner) = names;
     }
 
+    /// One of the resources being opened is done (opened or failed).
+    pub(crate) fn opened(&self, name: &'static str) {
+        let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = opening.iter().position(|opening| *opening == name) {
+            opening.remove(at);
+        }
+    }
+
     pub(crate) fn opening(&self) -> Vec<&'static str> {
         self.opening
             .lock()

@@ -5,6 +5,7 @@
 
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, PatType, ReturnType, Type};
 
@@ -36,7 +37,9 @@ pub(crate) fn resource(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = parse_resource_args(args, &mut errors);
     let params = validate::resource_signature(&function.sig, &args, Span::call_site(), &mut errors);
 
-    let mut tokens = item;
+    // The attribute requires `async`, even for a constructor that awaits nothing.
+    let mut tokens = quote!(#[allow(clippy::unused_async)]);
+    tokens.extend(item);
     match (&function.sig.output, args.order) {
         (ReturnType::Type(_, output), Some(order)) if errors.is_empty() => {
             tokens.extend(registration(&args, order, &function, output, &params));
@@ -58,8 +61,8 @@ fn registration(
     let name = args
         .name
         .as_ref()
-        .map_or_else(|| ident.to_string(), |name| name.value());
-    let path = ident.to_string();
+        .map_or_else(|| ident.unraw().to_string(), |name| name.value());
+    let path = ident.unraw().to_string();
     let order = Literal::i64_suffixed(order);
     let timeout = timeout(args.timeout_ms);
     let needs = dependencies(&private, params);
@@ -93,6 +96,7 @@ fn registration(
             #private::ItemResource {
                 name: #name,
                 path: ::core::concat!(::core::module_path!(), "::", #path),
+                location: ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()),
                 order: #order,
                 timeout: #timeout,
                 provides: #private::Provides::of::<#value_ty>(),

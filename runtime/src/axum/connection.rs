@@ -1,0 +1,178 @@
+//! An accepted connection's socket, wrapped so that the server knows when it is gone and can
+//! end it at the deadline wherever it went: served by hyper, or handed to a handler by an
+//! upgrade (a WebSocket), which axum's own graceful shutdown neither waits for nor bounds.
+//!
+//! The wrapper costs the hot path nothing shared: one relaxed atomic load per read or write,
+//! and a per-connection `AtomicWaker` registration when the socket is not ready.
+
+use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::TaskTrackerToken;
+
+/// Every live connection of one server.
+#[derive(Default)]
+pub(crate) struct Connections {
+    live: Mutex<HashMap<u64, Arc<Switch>>>,
+    next_id: AtomicU64,
+    /// One token per live socket: the server waits until every socket is dropped.
+    tracker: TaskTracker,
+}
+
+impl Connections {
+    pub(crate) fn accept(self: &Arc<Self>, stream: TcpStream) -> Io {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let switch = Arc::new(Switch::default());
+        self.lock().insert(id, switch.clone());
+        Io {
+            stream,
+            switch,
+            id,
+            connections: self.clone(),
+            _alive: self.tracker.token(),
+        }
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Ends every live socket: its next read or write fails, and a pending one wakes up.
+    pub(crate) fn kill_all(&self) {
+        for switch in self.lock().values() {
+            switch.kill();
+        }
+    }
+
+    /// Resolves once every socket accepted so far has been dropped.
+    pub(crate) async fn gone(&self) {
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Switch>>> {
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[derive(Default)]
+struct Switch {
+    killed: AtomicBool,
+    reader: AtomicWaker,
+    writer: AtomicWaker,
+}
+
+impl Switch {
+    fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.reader.wake();
+        self.writer.wake();
+    }
+
+    fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
+    /// `Pending` from the socket: park on the switch too, and re-check it so that a kill
+    /// between the check and the registration is not missed.
+    fn pending<T>(&self, waker: &AtomicWaker, cx: &Context<'_>) -> Poll<io::Result<T>> {
+        waker.register(cx.waker());
+        if self.is_killed() {
+            Poll::Ready(Err(killed()))
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+fn killed() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "closed by graceful: the shutdown deadline has passed",
+    )
+}
+
+/// A connection's socket. Dropping it (hyper is done with it, or an upgraded stream ends)
+/// removes it from the server's live set.
+pub(crate) struct Io {
+    stream: TcpStream,
+    switch: Arc<Switch>,
+    id: u64,
+    connections: Arc<Connections>,
+    _alive: TaskTrackerToken,
+}
+
+impl Drop for Io {
+    fn drop(&mut self) {
+        self.connections.lock().remove(&self.id);
+    }
+}
+
+impl AsyncRead for Io {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.switch.is_killed() {
+            return Poll::Ready(Err(killed()));
+        }
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Pending => this.switch.pending(&this.switch.reader, cx),
+            ready => ready,
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.switch.is_killed() {
+            return Poll::Ready(Err(killed()));
+        }
+        match Pin::new(&mut this.stream).poll_write(cx, buf) {
+            Poll::Pending => this.switch.pending(&this.switch.writer, cx),
+            ready => ready,
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.switch.is_killed() {
+            return Poll::Ready(Err(killed()));
+        }
+        match Pin::new(&mut this.stream).poll_write_vectored(cx, bufs) {
+            Poll::Pending => this.switch.pending(&this.switch.writer, cx),
+            ready => ready,
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,156 @@
+//! Serving an [`axum::Router`] under the [`Shutdown`] handle, and health endpoints for load
+//! balancers. Enabled by the `axum` feature.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use graceful_runtime::{Config, axum::{health, serve}};
+//!
+//! Config::new().run(|shutdown| async move {
+//!     let app = Router::new()
+//!         .route("/", get(|| async { "hello" }))
+//!         .merge(health(&shutdown));
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     shutdown.spawn("http", serve(listener, app, shutdown.clone()));
+//!     Ok::<(), std::io::Error>(())
+//! });
+//! ```
+
+mod connection;
+mod health;
+
+use std::collections::HashMap;
+use std::io;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+use self::connection::{Connections, Io};
+pub use self::health::health;
+use crate::Shutdown;
+
+/// Serves `router` on `listener` (HTTP/1.1, with upgrades) until shutdown, then drains.
+/// Spawn it as a task: `shutdown.spawn("http", serve(listener, app, shutdown.clone()))`.
+///
+/// - From the trigger through the drain delay it keeps accepting, while `/readyz` (see
+///   [`health`]) answers 503 so that load balancers move traffic away.
+/// - At the cancel (the end of the drain delay) it stops accepting: the listener is closed
+///   and new connections are refused. Idle keep-alive connections are closed; a request in
+///   flight runs to the end and its response carries `Connection: close`.
+/// - It returns `Ok(())` once every connection is gone, upgraded ones (WebSockets) included.
+/// - A connection still open at the shutdown deadline (a request that did not finish, an SSE
+///   stream or a WebSocket that was not ended) is closed then: the task is aborted, and every
+///   socket it accepted, upgraded or not, fails its next read or write, which ends the
+///   handler's stream. The report names the `http` task as cut. End long-lived streams at
+///   [`Shutdown::cancelled`] to finish cleanly before that.
+///
+/// Per request it adds nothing to axum; per connection, one task and one socket wrapper,
+/// with no waiter shared between connections (see `DESIGN.md`: tokio-rs/axum#3867).
+///
+/// # Errors
+///
+/// None today: a failed `accept` is logged and retried (after a pause if the process is out
+/// of file descriptors). The `io::Result` leaves room for listener setup errors.
+pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) -> io::Result<()> {
+    let connections = Arc::new(Connections::default());
+    // If this future is dropped (the task aborted at the deadline), end every socket it
+    // accepted, including those an upgrade took out of hyper's hands.
+    let _kill_on_drop = KillOnDrop(connections.clone());
+    let mut tasks = JoinSet::new();
+    // One `oneshot` per connection, owned here: dropping its sender asks that connection to
+    // close gracefully, without any waiter shared between connections.
+    let mut closers: HashMap<tokio::task::Id, oneshot::Sender<()>> = HashMap::new();
+    let mut stop = pin!(shutdown.cancelled());
+
+    'accept: loop {
+        tokio::select! {
+            biased;
+            () = &mut stop => break 'accept,
+            Some(done) = tasks.join_next_with_id() => {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    Err(error) => error.id(),
+                };
+                closers.remove(&id);
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let (closer, closing) = oneshot::channel();
+                    let io = connections.accept(stream);
+                    let task = tasks.spawn(serve_connection(io, router.clone(), closing));
+                    closers.insert(task.id(), closer);
+                }
+                Err(error) if is_connection_error(&error) => {}
+                Err(error) => {
+                    // Out of file descriptors, most likely: pause rather than spin.
+                    tracing::error!(target: "graceful::axum", "accept failed: {error}");
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        () = &mut stop => break 'accept,
+                    }
+                }
+            },
+        }
+    }
+
+    let address = listener.local_addr().ok();
+    drop(listener);
+    let open = connections.count();
+    tracing::info!(
+        target: "graceful::axum",
+        open,
+        "stopped accepting on {}; closing {open} connections as their requests finish",
+        address.map_or_else(|| "the listener".to_owned(), |address| address.to_string()),
+    );
+    closers.clear();
+    while tasks.join_next().await.is_some() {}
+    connections.gone().await;
+    tracing::info!(target: "graceful::axum", "every connection closed");
+    Ok(())
+}
+
+async fn serve_connection(io: Io, router: Router, closing: oneshot::Receiver<()>) {
+    let service = TowerToHyperService::new(router);
+    let connection = http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    let mut connection = pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => return log_end(result),
+        // Sent or dropped: either way, the server is closing.
+        _ = closing => {}
+    }
+    connection.as_mut().graceful_shutdown();
+    log_end(connection.await);
+}
+
+fn log_end(result: Result<(), hyper::Error>) {
+    if let Err(error) = result {
+        tracing::debug!(target: "graceful::axum", "connection ended with an error: {error}");
+    }
+}
+
+fn is_connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+struct KillOnDrop(Arc<Connections>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.0.kill_all();
+    }
+}
