@@ -83,7 +83,7 @@ impl Close for Audit {
 }
 
 /// Flushes every 200 ms in the background, until the cancel; `close` writes the rest.
-#[graceful::resource(order = 20, timeout = "5s")]
+#[graceful::resource(order = 20, timeout = "3s")]
 async fn audit(db: SqlitePool, shutdown: Shutdown) -> Audit {
     let (sender, receiver) = mpsc::unbounded_channel();
     let inner = Arc::new(Inner {

@@ -12,7 +12,7 @@ use sqlx::{SqlSafeStr, SqlitePool};
 use crate::settings::Settings;
 
 /// `close = SqlitePool::close`: a foreign type, so it names its close function.
-#[graceful::resource(order = 10, close = SqlitePool::close, timeout = "5s")]
+#[graceful::resource(order = 10, close = SqlitePool::close, timeout = "2s")]
 async fn database(settings: Settings) -> Result<SqlitePool, BoxError> {
     let options = SqliteConnectOptions::from_str(&settings.database_url)
         .map_err(|error| format!("DATABASE_URL `{}`: {error}", settings.database_url))?

@@ -153,7 +153,7 @@ where
     // Skipped when everything finished by itself, and when the service never started.
     if cause != Cause::Completed && !matches!(cause, Cause::Startup(_)) {
         let delay_end = (triggered_at + state.config.drain_delay).min(drain_deadline);
-        if delay_end >= drain_deadline && !state.config.drain_delay.is_zero() {
+        if delay_end >= drain_deadline {
             tracing::warn!(
                 target: "graceful",
                 "the drain delay and the resources' close timeouts leave no time to drain within {timeout:?}: \
