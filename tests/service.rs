@@ -3,7 +3,7 @@
 //! requests in flight complete, jobs run exactly once across restarts, audit rows match the
 //! requests served.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -37,7 +37,7 @@ fn example() -> PathBuf {
             )
         });
     // `cargo test --test service` does not rebuild examples: refuse to test a stale one.
-    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/service");
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/service");
     for entry in std::fs::read_dir(&sources)
         .expect("examples/service")
         .flatten()
@@ -68,7 +68,7 @@ struct Service {
 }
 
 impl Service {
-    async fn start(dir: &PathBuf, env: &[(&str, &str)]) -> Service {
+    async fn start(dir: &Path, env: &[(&str, &str)]) -> Service {
         let mut child = tokio::process::Command::new(example())
             .env("ADDR", "127.0.0.1:0")
             .env(
@@ -226,6 +226,8 @@ async fn wait_for_stats(addr: &str, what: &str, until: impl Fn(&Value) -> bool) 
 struct Tally {
     answered: AtomicUsize,
     audited: AtomicUsize,
+    /// Responses that carried `Connection: close` (in flight when the server stopped).
+    closed_by_server: AtomicUsize,
     not_accepted: AtomicUsize,
     broken: std::sync::Mutex<Vec<String>>,
 }
@@ -264,6 +266,7 @@ async fn client(addr: String, id: usize, tally: Arc<Tally>, stop: Arc<AtomicBool
                             .push(format!("{method} {path}: {status}"));
                     }
                     if closing {
+                        tally.closed_by_server.fetch_add(1, Ordering::Relaxed);
                         continue 'connections;
                     }
                 }
@@ -332,7 +335,7 @@ async fn sigterm_under_load_loses_no_request_and_readiness_fails_before_the_list
         elapsed < Duration::from_secs(15),
         "exit took {elapsed:?}, beyond the 15 s deadline"
     );
-    let broken = tally.broken.lock().unwrap();
+    let broken = tally.broken.lock().unwrap().clone();
     assert!(
         broken.is_empty(),
         "requests accepted but not answered in full: {broken:?}"
@@ -345,6 +348,10 @@ async fn sigterm_under_load_loses_no_request_and_readiness_fails_before_the_list
     assert!(
         answered > before,
         "requests kept being served during the drain delay"
+    );
+    assert!(
+        tally.closed_by_server.load(Ordering::Relaxed) > 0,
+        "requests in flight at the cancel were answered with `Connection: close`"
     );
     // 200 while serving, then 503 from the signal on while still accepting, then refused.
     assert_eq!(

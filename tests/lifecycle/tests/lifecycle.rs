@@ -352,3 +352,70 @@ fn a_task_blocking_the_runtime_thread_cannot_hold_the_process_past_the_deadline(
         exit.stderr
     );
 }
+
+#[test]
+fn streams_and_upgraded_connections_are_closed_at_the_deadline() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    let mut service = Service::start(env!("CARGO_BIN_EXE_http"), "");
+    service.wait_for("listening ");
+    let addr = service.events.last().unwrap()["listening ".len()..].to_owned();
+
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /stream HTTP/1.1\r\nhost: test\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 256];
+    let read = stream.read(&mut head).unwrap();
+    assert!(
+        head[..read].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head[..read])
+    );
+
+    let mut upgraded = TcpStream::connect(&addr).unwrap();
+    upgraded
+        .write_all(
+            b"GET /upgrade HTTP/1.1\r\nhost: test\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n",
+        )
+        .unwrap();
+    let read = upgraded.read(&mut head).unwrap();
+    assert!(
+        head[..read].starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head[..read])
+    );
+    upgraded.write_all(b"ping").unwrap();
+    let read = upgraded.read(&mut head).unwrap();
+    assert_eq!(&head[..read], b"ping");
+
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+
+    // Neither would ever end by itself: the deadline (2 s) ends both, and says so.
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    assert!(
+        exit.stderr
+            .contains("task `http` (1 running) aborted at the deadline"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    assert!(
+        exit.has("upgraded connection ended: closed by graceful: the shutdown deadline has passed"),
+        "the upgraded connection was not ended by the server: {:?}",
+        exit.events
+    );
+    exit.assert_order(&["upgraded connection ended", "closed db"]);
+    assert!(elapsed < Duration::from_secs(4), "took {elapsed:?}");
+    // Both sockets are closed.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    upgraded
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    assert!(matches!(upgraded.read(&mut head), Ok(0) | Err(_)));
+}
