@@ -116,20 +116,44 @@ impl Drop for Io {
     }
 }
 
+impl Io {
+    /// Polls the socket unless the switch is off; parks on the switch too when it is pending.
+    fn guarded<T>(
+        &mut self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+        poll: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if self.switch.is_killed() {
+            return Poll::Ready(Err(killed()));
+        }
+        match poll(Pin::new(&mut self.stream), cx) {
+            Poll::Pending => {
+                let waker = match direction {
+                    Direction::Read => &self.switch.reader,
+                    Direction::Write => &self.switch.writer,
+                };
+                self.switch.pending(waker, cx)
+            }
+            ready => ready,
+        }
+    }
+}
+
+/// Reads and writes park separately: the halves of an upgraded stream may live in two tasks.
+enum Direction {
+    Read,
+    Write,
+}
+
 impl AsyncRead for Io {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.switch.is_killed() {
-            return Poll::Ready(Err(killed()));
-        }
-        match Pin::new(&mut this.stream).poll_read(cx, buf) {
-            Poll::Pending => this.switch.pending(&this.switch.reader, cx),
-            ready => ready,
-        }
+        self.get_mut()
+            .guarded(Direction::Read, cx, |stream, cx| stream.poll_read(cx, buf))
     }
 }
 
@@ -139,14 +163,9 @@ impl AsyncWrite for Io {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if this.switch.is_killed() {
-            return Poll::Ready(Err(killed()));
-        }
-        match Pin::new(&mut this.stream).poll_write(cx, buf) {
-            Poll::Pending => this.switch.pending(&this.switch.writer, cx),
-            ready => ready,
-        }
+        self.get_mut().guarded(Direction::Write, cx, |stream, cx| {
+            stream.poll_write(cx, buf)
+        })
     }
 
     fn poll_write_vectored(
@@ -154,14 +173,9 @@ impl AsyncWrite for Io {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if this.switch.is_killed() {
-            return Poll::Ready(Err(killed()));
-        }
-        match Pin::new(&mut this.stream).poll_write_vectored(cx, bufs) {
-            Poll::Pending => this.switch.pending(&this.switch.writer, cx),
-            ready => ready,
-        }
+        self.get_mut().guarded(Direction::Write, cx, |stream, cx| {
+            stream.poll_write_vectored(cx, bufs)
+        })
     }
 
     fn is_write_vectored(&self) -> bool {
