@@ -31,7 +31,12 @@
 //! ```
 //!
 //! The sequence, exit codes and every attribute argument are described on [`macro@main`] and in
-//! the README.
+//! the README. Resources can also be declared on functions anywhere in the program, with
+//! `#[graceful::resource(order = N)] async fn`: see [`macro@resource`].
+//!
+//! With the `axum` feature, `graceful::axum` serves an axum `Router` under the shutdown handle
+//! (drained at the cancel, cut at the deadline, upgraded connections included) and provides
+//! `/livez` and `/readyz`.
 #![warn(missing_docs)]
 
 pub use graceful_macros::{main, resource};

@@ -126,7 +126,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// - `order = N` is required: resources open in ascending `order` before `main`'s body,
 ///   equal orders concurrently, and close in descending `order` after the drain, equal
-///   orders concurrently. Ties are broken by the function's path (`module::function`).
+///   orders concurrently. Ties are listed by the function's path (`module::function`), then
+///   its source location.
 /// - `close = path` names the close function (taking `&T`) when `T` does not implement
 ///   [`Close`]; `timeout = "5s"` bounds the close; `name = "db"` names it in logs and the
 ///   report (the function's name by default).

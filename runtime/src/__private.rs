@@ -119,9 +119,7 @@ impl<T, E: Into<BoxError>> Fallible for Result<T, E> {
 
 /// A `#[resource]` whose type implements [`Close`].
 pub fn register<T: Close>(shutdown: &Shutdown, spec: ResourceSpec, value: T) -> Resource<T> {
-    register_with(shutdown, spec, value, |value: Arc<T>| async move {
-        value.close().await
-    })
+    register_with(shutdown, spec, value, crate::close::close_shared::<T>)
 }
 
 /// A `#[resource(close = path)]`: `close` calls `path(&value)`.

@@ -40,3 +40,9 @@ pub trait Close: Send + Sync + 'static {
         std::future::ready(Ok(()))
     }
 }
+
+/// Closes a shared resource through its [`Close`] impl: the teardown's closure for every
+/// resource registered without `close = path`.
+pub(crate) async fn close_shared<T: Close>(value: std::sync::Arc<T>) -> Result<(), BoxError> {
+    value.close().await
+}

@@ -3,7 +3,7 @@
 //!
 //! `inventory` yields them in an unspecified order, so they are always sorted by
 //! `(order, path, location)`: the constructor's `module::path::name`, then its
-//! `file:line:column`, which together are unique in a program.
+//! `(file, line, column)`, which together are unique in a program.
 //! Groups of equal `order` open concurrently (none may depend on another: dependencies must
 //! have a lower order), and groups open one after the other in ascending order.
 
@@ -28,9 +28,9 @@ pub struct ItemResource {
     pub name: &'static str,
     /// `module::path::function`: the stable tie-break between equal orders, and where to look.
     pub path: &'static str,
-    /// `file:line:column`: the last tie-break (two functions in the bodies of two functions
-    /// of one module share a path).
-    pub location: &'static str,
+    /// Where it is declared, `(file, line, column)`: the last tie-break (two functions in the
+    /// bodies of two functions of one module share a path).
+    pub location: (&'static str, u32, u32),
     /// `order = N`: opens after every lower order, closes before them.
     pub order: i64,
     /// `timeout = "..."`: the longest its close may take.
@@ -103,7 +103,10 @@ impl fmt::Debug for Dependency {
 
 /// Every linked `#[graceful::resource]` item, sorted by `(order, path, location)`.
 pub(crate) fn registered() -> Vec<&'static ItemResource> {
-    let mut items: Vec<_> = inventory::iter::<ItemResource>.into_iter().collect();
+    sorted(inventory::iter::<ItemResource>.into_iter().collect())
+}
+
+fn sorted(mut items: Vec<&'static ItemResource>) -> Vec<&'static ItemResource> {
     items.sort_by_key(|item| (item.order, item.path, item.location));
     items
 }
@@ -141,9 +144,7 @@ impl Opening {
 
     /// [`provide`](Self::provide) for a type that implements [`Close`].
     pub fn provide_closeable<T: Close>(self, value: T) {
-        self.provide(value, |value: std::sync::Arc<T>| async move {
-            value.close().await
-        });
+        self.provide(value, crate::close::close_shared::<T>);
     }
 }
 
@@ -236,4 +237,54 @@ async fn open_group(shutdown: &Shutdown, group: &[&'static ItemResource]) -> Vec
     })
     .await;
     failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn never(_: Opening) -> OpenFuture {
+        unreachable!("sorting opens nothing")
+    }
+
+    fn item(
+        order: i64,
+        path: &'static str,
+        location: (&'static str, u32, u32),
+    ) -> &'static ItemResource {
+        Box::leak(Box::new(ItemResource {
+            name: path,
+            path,
+            location,
+            order,
+            timeout: None,
+            provides: Provides::of::<()>(),
+            needs: &[],
+            open: never,
+        }))
+    }
+
+    #[test]
+    fn sorted_by_order_then_path_then_location_whatever_the_link_order() {
+        let expected = [
+            item(-5, "z::last_path", ("z.rs", 1, 1)),
+            item(1, "a::db", ("a.rs", 9, 1)),
+            item(1, "a::inner", ("a.rs", 3, 5)),
+            item(1, "a::inner", ("a.rs", 20, 5)),
+            item(1, "b::cache", ("b.rs", 1, 1)),
+            item(2, "a::audit", ("a.rs", 1, 1)),
+        ];
+        let mut linked = expected.to_vec();
+        linked.reverse();
+        linked.swap(0, 3);
+        let order: Vec<_> = sorted(linked)
+            .iter()
+            .map(|item| (item.path, item.location))
+            .collect();
+        let want: Vec<_> = expected
+            .iter()
+            .map(|item| (item.path, item.location))
+            .collect();
+        assert_eq!(order, want);
+    }
 }

@@ -149,7 +149,7 @@ mod tests {
         Box::leak(Box::new(ItemResource {
             name,
             path: name,
-            location: name,
+            location: (name, 0, 0),
             order,
             timeout: None,
             provides,

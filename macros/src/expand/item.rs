@@ -96,7 +96,7 @@ fn registration(
             #private::ItemResource {
                 name: #name,
                 path: ::core::concat!(::core::module_path!(), "::", #path),
-                location: ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()),
+                location: (::core::file!(), ::core::line!(), ::core::column!()),
                 order: #order,
                 timeout: #timeout,
                 provides: #private::Provides::of::<#value_ty>(),
