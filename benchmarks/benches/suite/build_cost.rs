@@ -1,0 +1,202 @@
+//! Build cost to a user: a hello service with `#[graceful::main]` against the same with
+//! `#[tokio::main]`, each a fresh crate of its own: a cold `cargo build --release`, and the
+//! rebuild after touching `main.rs`. Also which major versions of syn the user's tree holds.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::Rounds;
+use crate::stats::{PAIR_HEADER, Pair};
+
+const REPOSITORY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+const TOKIO_MANIFEST: &str = r#"[package]
+name = "hello"
+version = "0.1.0"
+edition = "2024"
+
+[dependencies]
+tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal"] }
+"#;
+
+const TOKIO_MAIN: &str = r#"#[tokio::main]
+async fn main() {
+    println!("hello");
+    tokio::signal::ctrl_c().await.expect("a signal handler");
+    println!("bye");
+}
+"#;
+
+const GRACEFUL_MAIN: &str = r#"#[graceful::main]
+async fn main(shutdown: graceful::Shutdown) {
+    println!("hello");
+    let waiting = shutdown.clone();
+    shutdown.spawn("hello", async move {
+        waiting.cancelled().await;
+        println!("bye");
+    });
+}
+"#;
+
+fn graceful_manifest() -> String {
+    let repository = Path::new(REPOSITORY)
+        .canonicalize()
+        .expect("the repository");
+    format!(
+        "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [dependencies]\ngraceful = {{ path = {:?} }}\n",
+        repository.display().to_string()
+    )
+}
+
+/// Writes a hello crate; it starts from the repository's lock file, so both build the very
+/// versions the repository is tested with (and nothing needs downloading twice).
+fn create(name: &str, manifest: &str, main: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join("graceful-build-cost").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("src")).expect("create the crate");
+    std::fs::write(dir.join("Cargo.toml"), manifest).expect("write Cargo.toml");
+    std::fs::write(dir.join("src/main.rs"), main).expect("write main.rs");
+    std::fs::copy(
+        Path::new(REPOSITORY).join("Cargo.lock"),
+        dir.join("Cargo.lock"),
+    )
+    .expect("copy Cargo.lock");
+    dir
+}
+
+fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("run cargo");
+    assert!(
+        output.status.success(),
+        "cargo {args:?} failed in {}:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn build_seconds(dir: &Path) -> f64 {
+    let started = Instant::now();
+    cargo(dir, &["build", "--release", "--quiet"]);
+    started.elapsed().as_secs_f64()
+}
+
+fn cold(dir: &Path) -> f64 {
+    let _ = std::fs::remove_dir_all(dir.join("target"));
+    build_seconds(dir)
+}
+
+fn rebuild(dir: &Path) -> f64 {
+    let main = dir.join("src/main.rs");
+    let text = std::fs::read(&main).expect("read main.rs");
+    // Rewriting the file moves its modification time: the `touch` of the issue.
+    std::fs::write(&main, text).expect("touch main.rs");
+    build_seconds(dir)
+}
+
+/// The crates of the release tree of `dir`, as `name version` lines.
+fn tree(dir: &Path) -> Vec<String> {
+    let output = cargo(
+        dir,
+        &[
+            "tree",
+            "--prefix",
+            "none",
+            "-e",
+            "normal,build",
+            "--no-dedupe",
+        ],
+    );
+    let mut crates: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            Some(format!("{} {}", words.next()?, words.next()?))
+        })
+        .collect();
+    crates.sort();
+    crates.dedup();
+    crates
+}
+
+fn syn_majors(crates: &[String]) -> Vec<String> {
+    let mut majors: Vec<String> = crates
+        .iter()
+        .filter_map(|krate| krate.strip_prefix("syn v"))
+        .map(|version| version.split('.').next().unwrap_or(version).to_owned())
+        .collect();
+    majors.dedup();
+    majors
+}
+
+pub fn run(rounds: Rounds) {
+    println!("## Build cost to a user: a hello service\n");
+    let graceful_dir = create("graceful", &graceful_manifest(), GRACEFUL_MAIN);
+    let tokio_dir = create("tokio", TOKIO_MANIFEST, TOKIO_MAIN);
+    println!(
+        "Two fresh crates in `{}`: `#[graceful::main]` (graceful by path, default features) \
+         and `#[tokio::main]` (tokio with `rt-multi-thread`, `macros`, `signal`), each \
+         printing hello and waiting for a signal. Cold is `cargo build --release` into an \
+         empty target directory (sources already downloaded); rebuild is the same after \
+         touching `main.rs`.\n",
+        graceful_dir.parent().expect("a parent").display()
+    );
+    let mut cold_pair = Pair::default();
+    let cold_rounds = rounds.0.div_ceil(3);
+    for _ in 0..cold_rounds {
+        cold_pair.graceful.push(cold(&graceful_dir));
+        cold_pair.baseline.push(cold(&tokio_dir));
+    }
+    let mut rebuild_pair = Pair::default();
+    for _ in 0..rounds.0 {
+        rebuild_pair.graceful.push(rebuild(&graceful_dir));
+        rebuild_pair.baseline.push(rebuild(&tokio_dir));
+    }
+    let graceful_tree = tree(&graceful_dir);
+    let tokio_tree = tree(&tokio_dir);
+    println!("{PAIR_HEADER}");
+    println!(
+        "{}",
+        cold_pair.row(
+            &format!("cold release build, {cold_rounds} rounds (s)"),
+            2,
+            1.15
+        )
+    );
+    println!(
+        "{}",
+        rebuild_pair.row("release rebuild after touching main.rs (s)", 2, 1.10)
+    );
+    println!(
+        "| crates in the tree | {} | {} | | |",
+        graceful_tree.len(),
+        tokio_tree.len()
+    );
+    let majors = syn_majors(&graceful_tree);
+    println!(
+        "| syn major versions | {} | {} | | exactly one: {} |\n",
+        majors.join(", "),
+        syn_majors(&tokio_tree).join(", "),
+        if majors.len() == 1 {
+            "met"
+        } else {
+            "**missed**"
+        }
+    );
+    let extra: Vec<&str> = graceful_tree
+        .iter()
+        .filter(|krate| !tokio_tree.contains(krate))
+        .map(String::as_str)
+        .collect();
+    println!("Crates graceful adds: {}.\n", extra.join(", "));
+}
