@@ -1,0 +1,152 @@
+//! The tasks still running, so that the deadline can name and abort them.
+//!
+//! Each running task has a slot holding its `AbortHandle` and its name's tally, freed for reuse
+//! when the task ends. The slots are split into shards, each behind its own lock, so that the
+//! thread spawning and the worker threads finishing tasks rarely meet on one lock; a lock is
+//! only ever held for a slot write. In particular the spawn itself (an allocation, perhaps a
+//! worker's wake-up) happens between two short locks: the slot is reserved before it and
+//! filled after it, and a task that ends in between marks its reserved slot instead.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::task::AbortHandle;
+
+use super::tally::Tally;
+
+const SHARDS: usize = 16;
+
+pub(super) struct LiveTasks {
+    shards: [Shard; SHARDS],
+}
+
+/// Aligned to its own cache lines, so that two shards' locks do not share one.
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard(Mutex<Slots>);
+
+#[derive(Default)]
+struct Slots {
+    slots: Vec<Slot>,
+    /// Indices free for reuse. A slot emptied by `drain` is not put back: a task aborted at
+    /// the deadline still looks for its slot when dropped, and must not find another task's.
+    free: Vec<u32>,
+}
+
+enum Slot {
+    Vacant,
+    /// Taken by a spawn that has not filled it yet.
+    Reserved(Arc<Tally>),
+    /// The task ended before its spawn filled the slot: the spawn frees it.
+    Ended,
+    Running {
+        abort: AbortHandle,
+        tally: Arc<Tally>,
+    },
+}
+
+/// Where a task's entry lives.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct SlotKey {
+    shard: u32,
+    index: u32,
+}
+
+impl Shard {
+    fn lock(&self) -> MutexGuard<'_, Slots> {
+        // Nothing panics while the lock is held; recover rather than cascade anyway.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Default for LiveTasks {
+    fn default() -> Self {
+        LiveTasks {
+            shards: std::array::from_fn(|_| Shard::default()),
+        }
+    }
+}
+
+impl LiveTasks {
+    /// Reserves a slot in shard `seed % SHARDS` for a task about to be spawned.
+    pub(super) fn reserve(&self, seed: u64, tally: Arc<Tally>) -> SlotKey {
+        let shard = (seed % SHARDS as u64) as u32;
+        let mut slots = self.shards[shard as usize].lock();
+        let reserved = Slot::Reserved(tally);
+        let index = match slots.free.pop() {
+            Some(index) => {
+                slots.slots[index as usize] = reserved;
+                index
+            }
+            None => {
+                slots.slots.push(reserved);
+                u32::try_from(slots.slots.len() - 1).expect("fewer than 2^32 tasks per shard")
+            }
+        };
+        SlotKey { shard, index }
+    }
+
+    /// Puts the spawned task's abort handle in its reserved slot.
+    pub(super) fn fill(&self, key: SlotKey, abort: AbortHandle) {
+        let mut slots = self.shards[key.shard as usize].lock();
+        let slot = &mut slots.slots[key.index as usize];
+        match std::mem::replace(slot, Slot::Vacant) {
+            Slot::Reserved(tally) => *slot = Slot::Running { abort, tally },
+            // It already ended: nothing to abort, and the slot is free again.
+            Slot::Ended => slots.free.push(key.index),
+            // The deadline drained it before the spawn returned; the task is not aborted
+            // (its handle was not known), but it is counted and the drain waits for nothing.
+            Slot::Vacant | Slot::Running { .. } => abort.abort(),
+        }
+    }
+
+    /// Empties the slot of a task that ended and returns its tally; `None` if the deadline
+    /// already took it (and counted the task as aborted).
+    pub(super) fn remove(&self, key: SlotKey) -> Option<Arc<Tally>> {
+        let mut slots = self.shards[key.shard as usize].lock();
+        let slot = slots.slots.get_mut(key.index as usize)?;
+        match std::mem::replace(slot, Slot::Vacant) {
+            Slot::Running { tally, .. } => {
+                slots.free.push(key.index);
+                Some(tally)
+            }
+            Slot::Reserved(tally) => {
+                *slot = Slot::Ended;
+                Some(tally)
+            }
+            Slot::Vacant | Slot::Ended => None,
+        }
+    }
+
+    /// Aborts every task still running and returns their tallies, one per task.
+    pub(super) fn drain(&self) -> Vec<Arc<Tally>> {
+        let mut aborted = Vec::new();
+        for shard in &self.shards {
+            for slot in &mut shard.lock().slots {
+                match std::mem::replace(slot, Slot::Vacant) {
+                    Slot::Running { abort, tally } => {
+                        abort.abort();
+                        aborted.push(tally);
+                    }
+                    // Its spawn has not returned yet: `fill` aborts it.
+                    Slot::Reserved(tally) => aborted.push(tally),
+                    Slot::Ended => *slot = Slot::Ended,
+                    Slot::Vacant => {}
+                }
+            }
+        }
+        aborted
+    }
+
+    /// The tallies of the tasks still running, one per task.
+    pub(super) fn running(&self) -> Vec<Arc<Tally>> {
+        let mut running = Vec::new();
+        for shard in &self.shards {
+            let slots = shard.lock();
+            running.extend(slots.slots.iter().filter_map(|slot| match slot {
+                Slot::Reserved(tally) | Slot::Running { tally, .. } => Some(tally.clone()),
+                Slot::Vacant | Slot::Ended => None,
+            }));
+        }
+        running
+    }
+}

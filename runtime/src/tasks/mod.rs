@@ -1,0 +1,215 @@
+//! The task group: errgroup semantics over Tokio tasks.
+//!
+//! Every task is counted by a `TaskTracker` (the drain waits on it), has a slot among the live
+//! tasks (the deadline names and aborts what is left) and a tally by name (the report). A
+//! task's error or panic starts shutdown and is kept for the report.
+//!
+//! Spawning is on the path of every request a service hands to a task, so its cost over a
+//! bare `TaskTracker::spawn` is kept to a name lookup and a slot write, and each task carries
+//! 16 bytes more than its future: see BENCHMARKS.md.
+
+mod live;
+mod tally;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, ready};
+
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
+
+use crate::catch_unwind::CatchUnwind;
+use crate::report::{TaskFailure, TaskReport};
+use crate::state::State;
+use crate::{Cause, Outcome};
+
+use live::{LiveTasks, SlotKey};
+use tally::{Ending, Tallies, Tally};
+
+pub(crate) type TaskName = Cow<'static, str>;
+
+pub(crate) struct TaskGroup {
+    tracker: TaskTracker,
+    runtime: Handle,
+    spawned: AtomicU64,
+    live: LiveTasks,
+    tallies: Tallies,
+    failures: Mutex<Vec<TaskFailure>>,
+}
+
+impl TaskGroup {
+    pub(crate) fn new(runtime: Handle) -> Self {
+        let tracker = TaskTracker::new();
+        // Closed from the start: `wait` then resolves as soon as nothing is running, which is
+        // how "every task finished by itself" is noticed. Spawning still works once closed.
+        tracker.close();
+        TaskGroup {
+            tracker,
+            runtime,
+            spawned: AtomicU64::new(0),
+            live: LiveTasks::default(),
+            tallies: Tallies::default(),
+            failures: Mutex::default(),
+        }
+    }
+
+    /// Counts a future that is not a spawned task (the body of `main`) as running work.
+    pub(crate) fn track<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+        self.tracker.track_future(future)
+    }
+
+    /// Resolves once nothing tracked is running.
+    pub(crate) async fn wait(&self) {
+        self.tracker.wait().await
+    }
+
+    /// The tasks still running, counted by name.
+    pub(crate) fn live_names(&self) -> Vec<(String, usize)> {
+        count_by_name(self.live.running())
+            .into_iter()
+            .map(|(tally, count)| (tally.name.to_string(), count))
+            .collect()
+    }
+
+    /// Aborts every task still running and returns how many of each name there were.
+    pub(crate) fn abort_stragglers(&self) -> Vec<(String, usize)> {
+        let stragglers = count_by_name(self.live.drain());
+        for (tally, count) in &stragglers {
+            tally.count(Ending::Aborted, *count as u64);
+        }
+        stragglers
+            .into_iter()
+            .map(|(tally, count)| (tally.name.to_string(), count))
+            .collect()
+    }
+
+    /// Per-name counts and every failure, for the report.
+    pub(crate) fn outcomes(&self) -> (Vec<TaskReport>, Vec<TaskFailure>) {
+        let failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        (self.tallies.reports(), failures)
+    }
+}
+
+/// Spawns `future` as a task of the group. See [`Shutdown::spawn`](crate::Shutdown::spawn).
+pub(crate) fn spawn<F>(state: &Arc<State>, name: TaskName, future: F) -> JoinHandle<()>
+where
+    F: Future + Send + 'static,
+    F::Output: Outcome,
+{
+    let group = &state.tasks;
+    let tally = group.tallies.of(name);
+    let seed = group.spawned.fetch_add(1, Ordering::Relaxed);
+    let key = group.live.reserve(seed, tally);
+    let task = Task {
+        future: CatchUnwind::new(future),
+        // Created outside the future's poll so that it is dropped even if the task never runs.
+        unfinished: Unfinished {
+            state: Some(state.clone()),
+            key,
+        },
+    };
+    let handle = group.tracker.spawn_on(task, &group.runtime);
+    group.live.fill(key, handle.abort_handle());
+    handle
+}
+
+pin_project_lite::pin_project! {
+    /// A spawned task: the user's future, then the tally. Written by hand rather than as an
+    /// `async` block, which would keep the future twice in its state (once as the captured
+    /// value, once as the awaited one): 104 bytes more per task.
+    struct Task<F> {
+        #[pin]
+        future: CatchUnwind<F>,
+        unfinished: Unfinished,
+    }
+}
+
+impl<F> Future for Task<F>
+where
+    F: Future,
+    F::Output: Outcome,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let result = ready!(this.future.poll(cx));
+        if let Some(state) = this.unfinished.state.take() {
+            finish(&state, this.unfinished.key, result);
+        }
+        Poll::Ready(())
+    }
+}
+
+/// Lives inside a task until it completes: if the task is dropped instead (aborted through its
+/// `JoinHandle`, even before it first ran, or dropped with the runtime), its slot is emptied
+/// and it is counted as aborted, so no slot outlives its task. `state` is `None` once the task
+/// has completed.
+struct Unfinished {
+    state: Option<Arc<State>>,
+    key: SlotKey,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        let Some(state) = &self.state else { return };
+        // `None` when the deadline already aborted (and counted) it.
+        if let Some(tally) = state.tasks.live.remove(self.key) {
+            tally.count(Ending::Aborted, 1);
+        }
+    }
+}
+
+fn finish<T: Outcome>(state: &Arc<State>, key: SlotKey, result: Result<T, String>) {
+    // A task that ends in the instant the deadline aborts it was counted as aborted; its
+    // result comes too late to be reported.
+    let Some(tally) = state.tasks.live.remove(key) else {
+        return;
+    };
+    let cause = match result {
+        Ok(output) => match output.into_result() {
+            Ok(()) => None,
+            Err(error) => Some(Cause::TaskFailed {
+                task: tally.name.to_string(),
+                error: crate::error::render(&*error),
+            }),
+        },
+        Err(message) => Some(Cause::TaskPanicked {
+            task: tally.name.to_string(),
+            message,
+        }),
+    };
+    let Some(cause) = cause else {
+        tally.count(Ending::Succeeded, 1);
+        return;
+    };
+    tally.count(Ending::Failed, 1);
+    state
+        .tasks
+        .failures
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(TaskFailure::from_cause(&cause));
+    tracing::error!(target: "graceful", task = %tally.name, "{cause}");
+    state.begin(cause);
+}
+
+/// Tallies in order of their name's first spawn, each with how many tasks it holds.
+fn count_by_name(tallies: Vec<Arc<Tally>>) -> Vec<(Arc<Tally>, usize)> {
+    let mut counts: HashMap<usize, (Arc<Tally>, usize)> = HashMap::new();
+    for tally in tallies {
+        counts.entry(tally.rank).or_insert_with(|| (tally, 0)).1 += 1;
+    }
+    let mut counts: Vec<(Arc<Tally>, usize)> = counts.into_values().collect();
+    counts.sort_by_key(|(tally, _)| tally.rank);
+    counts
+}
