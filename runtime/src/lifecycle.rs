@@ -160,13 +160,17 @@ where
                  tasks still running will be aborted; raise `timeout` or lower them"
             );
         }
-        body.alongside(async {
-            tokio::select! {
-                () = sleep_until(delay_end) => {}
-                () = state.tasks.wait() => {}
-            }
-        })
-        .await;
+        // Without a delay there is nothing to wait for: even an elapsed timer would only fire
+        // at the timer's next tick, up to a millisecond later.
+        if delay_end > Instant::now() {
+            body.alongside(async {
+                tokio::select! {
+                    () = sleep_until(delay_end) => {}
+                    () = state.tasks.wait() => {}
+                }
+            })
+            .await;
+        }
         phases.push(phase("drain delay", triggered_at));
     }
 
@@ -202,7 +206,16 @@ where
 
     // Close: only now, with the drain complete or cut, do resources close.
     let close_started = Instant::now();
-    let resources = state.resources.close_all(deadline).await;
+    // On a worker thread: each close is a task of its own, and a task spawned from a worker
+    // starts on that worker without waking another thread (this function runs on the thread
+    // that called `block_on`, where every spawn is a hand-off).
+    let closing = state.clone();
+    let resources =
+        match tokio::spawn(async move { closing.resources.close_all(deadline).await }).await {
+            Ok(resources) => resources,
+            // `close_all` catches every close's panic; a panic of its own would be a bug here.
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        };
     phases.push(phase("close", close_started));
 
     state.finish();

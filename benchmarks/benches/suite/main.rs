@@ -19,7 +19,10 @@ mod teardown;
 #[derive(Clone, Copy, Debug)]
 pub struct Rounds(pub usize);
 
-const SECTIONS: &[(&str, fn(Rounds))] = &[
+/// A section of the report: its name on the command line, and what prints it.
+type Section = (&'static str, fn(Rounds));
+
+const SECTIONS: &[Section] = &[
     ("spawn", spawn_join::run),
     ("shutdown", shutdown::run),
     ("hot", hot_path::run),
