@@ -28,6 +28,40 @@ async fn main() {
 }
 "#;
 
+const HAND_WRITTEN_MANIFEST: &str = r#"[package]
+name = "hello"
+version = "0.1.0"
+edition = "2024"
+
+[dependencies]
+tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal", "time"] }
+tokio-util = { version = "0.7.16", features = ["rt"] }
+"#;
+
+const HAND_WRITTEN_MAIN: &str = r#"use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+#[tokio::main]
+async fn main() {
+    let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    println!("hello");
+    let waiting = token.clone();
+    tracker.spawn(async move {
+        waiting.cancelled().await;
+        println!("bye");
+    });
+    tokio::signal::ctrl_c().await.expect("a signal handler");
+    token.cancel();
+    tracker.close();
+    if tokio::time::timeout(Duration::from_secs(30), tracker.wait()).await.is_err() {
+        std::process::exit(1);
+    }
+}
+"#;
+
 const GRACEFUL_MAIN: &str = r#"#[graceful::main]
 async fn main(shutdown: graceful::Shutdown) {
     println!("hello");
@@ -143,27 +177,39 @@ pub fn run(rounds: Rounds) {
     println!("## Build cost to a user: a hello service\n");
     let graceful_dir = create("graceful", &graceful_manifest(), GRACEFUL_MAIN);
     let tokio_dir = create("tokio", TOKIO_MANIFEST, TOKIO_MAIN);
+    let by_hand_dir = create("by-hand", HAND_WRITTEN_MANIFEST, HAND_WRITTEN_MAIN);
     println!(
-        "Two fresh crates in `{}`: `#[graceful::main]` (graceful by path, default features) \
-         and `#[tokio::main]` (tokio with `rt-multi-thread`, `macros`, `signal`), each \
-         printing hello and waiting for a signal. Cold is `cargo build --release` into an \
+        "Three fresh crates in `{}`, each printing hello and waiting for a signal: \
+         `#[graceful::main]` (graceful by path, default features); the baseline, a plain \
+         `#[tokio::main]` (tokio with `rt-multi-thread`, `macros`, `signal`); and, for \
+         reference, the same shutdown written by hand (`CancellationToken`, `TaskTracker`, a \
+         deadline: tokio-util and tokio's `time`). Cold is `cargo build --release` into an \
          empty target directory (sources already downloaded); rebuild is the same after \
          touching `main.rs`.\n",
         graceful_dir.parent().expect("a parent").display()
     );
     let mut cold_pair = Pair::default();
+    let mut cold_by_hand = Pair::default();
     let cold_rounds = rounds.0.div_ceil(3);
     for _ in 0..cold_rounds {
-        cold_pair.graceful.push(cold(&graceful_dir));
+        let graceful = cold(&graceful_dir);
+        cold_pair.graceful.push(graceful);
+        cold_by_hand.graceful.push(graceful);
         cold_pair.baseline.push(cold(&tokio_dir));
+        cold_by_hand.baseline.push(cold(&by_hand_dir));
     }
     let mut rebuild_pair = Pair::default();
+    let mut rebuild_by_hand = Pair::default();
     for _ in 0..rounds.0 {
-        rebuild_pair.graceful.push(rebuild(&graceful_dir));
+        let graceful = rebuild(&graceful_dir);
+        rebuild_pair.graceful.push(graceful);
+        rebuild_by_hand.graceful.push(graceful);
         rebuild_pair.baseline.push(rebuild(&tokio_dir));
+        rebuild_by_hand.baseline.push(rebuild(&by_hand_dir));
     }
     let graceful_tree = tree(&graceful_dir);
     let tokio_tree = tree(&tokio_dir);
+    let by_hand_tree = tree(&by_hand_dir);
     println!("{PAIR_HEADER}");
     println!(
         "{}",
@@ -178,7 +224,16 @@ pub fn run(rounds: Rounds) {
         rebuild_pair.row("release rebuild after touching main.rs (s)", 2, 1.10)
     );
     println!(
-        "| crates in the tree | {} | {} | | |",
+        "{}",
+        cold_by_hand.row("cold, against the hand-written shutdown (s)", 2, 1.15)
+    );
+    println!(
+        "{}",
+        rebuild_by_hand.row("rebuild, against the hand-written shutdown (s)", 2, 1.10)
+    );
+    println!(
+        "| crates in the tree (plain; by hand {}) | {} | {} | | |",
+        by_hand_tree.len(),
         graceful_tree.len(),
         tokio_tree.len()
     );
@@ -193,10 +248,17 @@ pub fn run(rounds: Rounds) {
             "**missed**"
         }
     );
-    let extra: Vec<&str> = graceful_tree
-        .iter()
-        .filter(|krate| !tokio_tree.contains(krate))
-        .map(String::as_str)
-        .collect();
-    println!("Crates graceful adds: {}.\n", extra.join(", "));
+    let added = |tree: &[String], base: &[String]| -> String {
+        tree.iter()
+            .filter(|krate| !base.contains(krate))
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "Crates graceful adds to the plain tree: {}.\n\nCrates graceful adds to the \
+         hand-written tree: {}.\n",
+        added(&graceful_tree, &tokio_tree),
+        added(&graceful_tree, &by_hand_tree)
+    );
 }

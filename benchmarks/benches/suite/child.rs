@@ -28,7 +28,8 @@ impl Service {
             .args(args)
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            // What the services log (graceful announces the signal) is not the benchmark's.
+            .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|error| panic!("could not start {path}: {error}"));
         let stdout = BufReader::new(child.stdout.take().expect("piped"));

@@ -150,3 +150,83 @@ impl LiveTasks {
         running
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::tally::Tallies;
+
+    fn with_runtime(test: impl FnOnce()) {
+        runtime().block_on(async { test() });
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn pending_task() -> tokio::task::JoinHandle<()> {
+        tokio::spawn(std::future::pending())
+    }
+
+    #[test]
+    fn a_slot_is_reused_once_its_task_ends() {
+        with_runtime(|| {
+            let tallies = Tallies::default();
+            let live = LiveTasks::default();
+            let key = live.reserve(0, tallies.of("a".into()));
+            live.fill(key, pending_task().abort_handle());
+            assert_eq!(live.running().len(), 1);
+            assert_eq!(&*live.remove(key).unwrap().name, "a");
+            assert!(live.remove(key).is_none(), "removed twice");
+            let again = live.reserve(0, tallies.of("b".into()));
+            assert_eq!((again.shard, again.index), (key.shard, key.index));
+        });
+    }
+
+    #[test]
+    fn a_task_that_ends_before_its_spawn_returns_frees_its_slot_at_fill() {
+        with_runtime(|| {
+            let tallies = Tallies::default();
+            let live = LiveTasks::default();
+            let key = live.reserve(3, tallies.of("quick".into()));
+            assert_eq!(&*live.remove(key).unwrap().name, "quick");
+            assert!(live.running().is_empty());
+            let other = live.reserve(3, tallies.of("next".into()));
+            assert_ne!(other.index, key.index, "reused before the fill");
+            live.fill(key, pending_task().abort_handle());
+            assert!(live.remove(key).is_none());
+            let reused = live.reserve(3, tallies.of("later".into()));
+            assert_eq!(reused.index, key.index);
+        });
+    }
+
+    #[test]
+    fn drain_aborts_running_tasks_and_counts_reserved_ones_once() {
+        let runtime = runtime();
+        runtime.block_on(async {
+            let tallies = Tallies::default();
+            let live = LiveTasks::default();
+            let running = pending_task();
+            let filled = live.reserve(0, tallies.of("running".into()));
+            live.fill(filled, running.abort_handle());
+            let reserved = live.reserve(1, tallies.of("spawning".into()));
+            let drained: Vec<String> = live.drain().iter().map(|t| t.name.to_string()).collect();
+            assert_eq!(drained, ["running", "spawning"]);
+            // The tasks' own endings come too late to be counted again.
+            assert!(live.remove(filled).is_none());
+            assert!(live.remove(reserved).is_none());
+            // A spawn returning after the drain aborts its task at once.
+            let late = pending_task();
+            live.fill(reserved, late.abort_handle());
+            assert!(late.await.is_err_and(|error| error.is_cancelled()));
+            assert!(running.await.is_err_and(|error| error.is_cancelled()));
+            assert!(live.running().is_empty());
+            // Drained slots are never handed out again.
+            let fresh = live.reserve(0, tallies.of("fresh".into()));
+            assert_ne!(fresh.index, filled.index);
+        });
+    }
+}
