@@ -11,20 +11,28 @@ const SIZES: [usize; 3] = [1, 1_000, 100_000];
 
 struct Run {
     startup_ms: f64,
+    /// The service's own timing of its spawn loop, printed on its `ready` line.
+    spawning_ms: f64,
     shutdown_ms: f64,
     peak_rss: f64,
 }
 
 fn run_once(binary: &str, tasks: usize) -> Run {
     let mut service = Service::start(binary, &[tasks.to_string()]);
-    service.wait_for("ready");
+    let ready = service.wait_for("ready");
     let startup = service.started.elapsed();
+    let spawning_us: f64 = ready
+        .split_whitespace()
+        .nth(1)
+        .and_then(|micros| micros.parse().ok())
+        .expect("`ready TASKS MICROS`");
     settle(tasks);
     let signalled = service.terminate();
     let ended = service.wait();
     assert_eq!(ended.exit_code, 0, "{binary} {tasks} did not exit cleanly");
     Run {
         startup_ms: startup.as_secs_f64() * 1e3,
+        spawning_ms: spawning_us / 1e3,
         shutdown_ms: (ended.at - signalled).as_secs_f64() * 1e3,
         peak_rss: ended.peak_rss as f64,
     }
@@ -41,6 +49,7 @@ pub fn run(rounds: Rounds) {
     );
     println!("{PAIR_HEADER}");
     let mut startup_100k = Pair::default();
+    let mut spawning_100k = Pair::default();
     let mut rss = [Pair::default(), Pair::default()];
     for (size_index, &tasks) in SIZES.iter().enumerate() {
         let mut shutdown = Pair::default();
@@ -52,6 +61,8 @@ pub fn run(rounds: Rounds) {
             if tasks == 100_000 {
                 startup_100k.graceful.push(graceful.startup_ms);
                 startup_100k.baseline.push(baseline.startup_ms);
+                spawning_100k.graceful.push(graceful.spawning_ms);
+                spawning_100k.baseline.push(baseline.spawning_ms);
             }
             if size_index == 0 || tasks == 100_000 {
                 let slot = usize::from(tasks == 100_000);
@@ -67,6 +78,12 @@ pub fn run(rounds: Rounds) {
     println!(
         "{}",
         startup_100k.row("exec → ready, N = 100000 (ms)", 1, 1.10)
+    );
+    println!(
+        "| of which the spawn loop, N = 100000 (ms) | {} | {} | {} | |",
+        spawning_100k.graceful.show(1),
+        spawning_100k.baseline.show(1),
+        spawning_100k.ratios().show(3)
     );
     // Bytes per task: the peak with 100,000 tasks less the median peak with one, per round.
     let per_task = |with: &Samples, without: &Samples| {

@@ -17,10 +17,11 @@ async fn main() -> std::io::Result<()> {
     let tracker = TaskTracker::new();
 
     let tasks = graceful_benches::tasks_from_args();
+    let spawning = std::time::Instant::now();
     for _ in 0..tasks {
         tracker.spawn(token.clone().cancelled_owned());
     }
-    graceful_benches::ready(tasks);
+    graceful_benches::ready(format_args!("{tasks} {}", spawning.elapsed().as_micros()));
 
     tokio::select! {
         _ = terminate.recv() => {}

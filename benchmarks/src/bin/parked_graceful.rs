@@ -28,10 +28,11 @@ async fn main(shutdown: Shutdown) -> Result<(), BoxError> {
     let _held = [r1, r2, r3, r4, r5, r6, r7, r8, r9, r10];
 
     let tasks = graceful_benches::tasks_from_args();
+    let spawning = std::time::Instant::now();
     for _ in 0..tasks {
         let cancelled = shutdown.cancelled();
         shutdown.spawn("parked", cancelled);
     }
-    graceful_benches::ready(tasks);
+    graceful_benches::ready(format_args!("{tasks} {}", spawning.elapsed().as_micros()));
     Ok(())
 }
