@@ -48,12 +48,17 @@ fn spawn_graceful(tasks: usize) {
     println!("ns_per_task {}", elapsed.as_nanos() as f64 / tasks as f64);
 }
 
-fn spawn_baseline(tasks: usize) {
-    let started = Instant::now();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// What `#[tokio::main]` builds: a multi-thread runtime with a worker per core.
+fn baseline_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("runtime");
+        .expect("runtime")
+}
+
+fn spawn_baseline(tasks: usize) {
+    let started = Instant::now();
+    let runtime = baseline_runtime();
     runtime.block_on(async {
         let tracker = TaskTracker::new();
         for _ in 0..tasks {
@@ -107,10 +112,7 @@ fn hot_graceful(tasks: usize) {
 }
 
 fn hot_baseline(tasks: usize) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = baseline_runtime();
     runtime.block_on(async {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
