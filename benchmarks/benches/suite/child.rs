@@ -1,14 +1,25 @@
 //! Running a benchmark service as a real process: start it, wait for its `ready` line, signal
 //! it, and collect its exit with the kernel's account of its peak memory.
+//!
+//! A service that hangs or dies must fail the suite, not stall it: lines are read with a
+//! timeout, and a service still running when its `Service` is dropped (a failed assertion
+//! unwinding) is killed and reaped.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
+
+/// How long a service may take to print an expected line.
+const LINE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A started service.
 pub struct Service {
-    child: Child,
-    stdout: BufReader<ChildStdout>,
+    name: String,
+    child: Option<Child>,
+    lines: Receiver<String>,
+    stderr: PathBuf,
     pub started: Instant,
 }
 
@@ -21,40 +32,73 @@ pub struct Ended {
 }
 
 impl Service {
-    /// Starts the benchmark binary `name` (built next to the suite by `cargo bench`).
+    /// Starts the benchmark binary at `path`.
     pub fn start(path: &str, args: &[String]) -> Service {
+        let name = std::path::Path::new(path).file_name().map_or_else(
+            || path.to_owned(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        // What the services log (graceful announces the signal) is kept aside, for failures.
+        let stderr = std::env::temp_dir().join(format!("graceful-bench-{name}.stderr"));
+        let stderr_file = std::fs::File::create(&stderr).expect("create the stderr file");
         let started = Instant::now();
         let mut child = Command::new(path)
             .args(args)
+            // The user's settings would change what is measured.
             .env_remove("RUST_LOG")
+            .env_remove("GRACEFUL_TIMEOUT")
+            .env_remove("GRACEFUL_DRAIN_DELAY")
             .stdout(Stdio::piped())
-            // What the services log (graceful announces the signal) is not the benchmark's.
-            .stderr(Stdio::null())
+            .stderr(stderr_file)
             .spawn()
             .unwrap_or_else(|error| panic!("could not start {path}: {error}"));
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { return };
+                if sender.send(line).is_err() {
+                    return;
+                }
+            }
+        });
         Service {
-            child,
-            stdout,
+            name,
+            child: Some(child),
+            lines,
+            stderr,
             started,
         }
     }
 
     /// Reads lines until one starts with `prefix`, and returns the rest of it.
     pub fn wait_for(&mut self, prefix: &str) -> String {
-        let mut line = String::new();
+        let deadline = Instant::now() + LINE_TIMEOUT;
         loop {
-            line.clear();
-            let read = self.stdout.read_line(&mut line).expect("stdout readable");
-            assert!(read > 0, "the service ended before printing `{prefix}`");
-            if let Some(rest) = line.trim_end().strip_prefix(prefix) {
-                return rest.trim().to_owned();
+            let timeout = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(timeout) {
+                Ok(line) => {
+                    if let Some(rest) = line.trim_end().strip_prefix(prefix) {
+                        return rest.trim().to_owned();
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => self.fail(&format!(
+                    "printed no `{prefix}` line within {LINE_TIMEOUT:?}"
+                )),
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.fail(&format!("ended before printing `{prefix}`"))
+                }
             }
         }
     }
 
-    pub fn pid(&self) -> i32 {
-        self.child.id() as i32
+    fn fail(&self, what: &str) -> ! {
+        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        panic!("{} {what}; its stderr:\n{stderr}", self.name)
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.as_ref().expect("not yet reaped").id() as i32
     }
 
     pub fn terminate(&self) -> Instant {
@@ -65,26 +109,39 @@ impl Service {
         at
     }
 
-    /// Waits for the exit with wait4(2), which also returns the peak memory.
-    pub fn wait(self) -> Ended {
+    /// Waits for the exit with wait4(2), which also returns the peak memory. A non-zero exit
+    /// fails the suite with the service's stderr.
+    pub fn wait(mut self) -> Ended {
+        let pid = self.pid();
         let mut status = 0;
         // SAFETY: an all-zero rusage is valid; wait4 fills it.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         // SAFETY: the pid is our unreaped child; the pointers are valid for the call.
-        let reaped = unsafe { libc::wait4(self.pid(), &mut status, 0, &mut usage) };
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
         let at = Instant::now();
-        assert_eq!(reaped, self.pid(), "wait4 failed");
+        assert_eq!(reaped, pid, "wait4 failed");
+        self.child = None;
         let exit_code = if libc::WIFEXITED(status) {
             libc::WEXITSTATUS(status)
         } else {
             128 + libc::WTERMSIG(status)
         };
-        // Drain the rest of stdout so nothing blocks (the process is gone; this is EOF soon).
-        let _ = std::io::copy(&mut self.stdout.into_inner(), &mut std::io::sink());
+        if exit_code != 0 {
+            self.fail(&format!("exited with {exit_code}"));
+        }
         Ended {
             at,
             exit_code,
             peak_rss: usage.ru_maxrss as u64 * 1024,
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }

@@ -18,6 +18,8 @@ const BASELINE: &str = env!("CARGO_BIN_EXE_http_axum");
 const CONNECTIONS: usize = 32;
 const WARM_UP: Duration = Duration::from_secs(1);
 const MEASURED: Duration = Duration::from_secs(3);
+/// A request slower than this fails the run rather than stalling it.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Load {
     requests_per_second: f64,
@@ -43,10 +45,15 @@ async fn connection(address: SocketAddr, measure_from: Instant, end: Instant) ->
             .header("host", "bench")
             .body(Empty::<Bytes>::new())
             .expect("request");
-        sender.ready().await.expect("connection ready");
-        let response = sender.send_request(request).await.expect("response");
-        assert_eq!(response.status(), 200);
-        response.into_body().collect().await.expect("body");
+        let exchange = async {
+            sender.ready().await.expect("connection ready");
+            let response = sender.send_request(request).await.expect("response");
+            assert_eq!(response.status(), 200);
+            response.into_body().collect().await.expect("body");
+        };
+        tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+            .await
+            .expect("a response within the request timeout");
         if started >= measure_from {
             latencies.push(started.elapsed().as_micros() as u32);
         }

@@ -93,9 +93,10 @@ impl LiveTasks {
             Slot::Reserved(tally) => *slot = Slot::Running { abort, tally },
             // It already ended: nothing to abort, and the slot is free again.
             Slot::Ended => slots.free.push(key.index),
-            // The deadline drained it before the spawn returned; the task is not aborted
-            // (its handle was not known), but it is counted and the drain waits for nothing.
-            Slot::Vacant | Slot::Running { .. } => abort.abort(),
+            // The deadline drained the slot before the spawn returned: the drain counted the
+            // task as aborted but had no handle to abort it with, so it is aborted here.
+            Slot::Vacant => abort.abort(),
+            Slot::Running { .. } => unreachable!("a reserved slot is filled once"),
         }
     }
 
@@ -121,10 +122,11 @@ impl LiveTasks {
     pub(super) fn drain(&self) -> Vec<Arc<Tally>> {
         let mut aborted = Vec::new();
         for shard in &self.shards {
+            let mut handles = Vec::new();
             for slot in &mut shard.lock().slots {
                 match std::mem::replace(slot, Slot::Vacant) {
                     Slot::Running { abort, tally } => {
-                        abort.abort();
+                        handles.push(abort);
                         aborted.push(tally);
                     }
                     // Its spawn has not returned yet: `fill` aborts it.
@@ -132,6 +134,10 @@ impl LiveTasks {
                     Slot::Ended => *slot = Slot::Ended,
                     Slot::Vacant => {}
                 }
+            }
+            // Outside the lock: an abort may wake a worker, and workers ending tasks take it.
+            for handle in handles {
+                handle.abort();
             }
         }
         aborted

@@ -5,8 +5,8 @@
 //! task's error or panic starts shutdown and is kept for the report.
 //!
 //! Spawning is on the path of every request a service hands to a task, so its cost over a
-//! bare `TaskTracker::spawn` is kept to a name lookup and a slot write, and each task carries
-//! 16 bytes more than its future: see BENCHMARKS.md.
+//! bare `TaskTracker::spawn` is kept to a name lookup and two short slot writes, and each
+//! running task costs 16 bytes more than its future plus a 24-byte slot: see BENCHMARKS.md.
 
 mod live;
 mod tally;
@@ -125,7 +125,7 @@ where
 pin_project_lite::pin_project! {
     /// A spawned task: the user's future, then the tally. Written by hand rather than as an
     /// `async` block, which would keep the future twice in its state (once as the captured
-    /// value, once as the awaited one): 104 bytes more per task.
+    /// value, once as the awaited one): 88 bytes more for a 72-byte future.
     struct Task<F> {
         #[pin]
         future: CatchUnwind<F>,
@@ -171,8 +171,18 @@ impl Drop for Unfinished {
 
 fn finish<T: Outcome>(state: &Arc<State>, key: SlotKey, result: Result<T, String>) {
     // A task that ends in the instant the deadline aborts it was counted as aborted; its
-    // result comes too late to be reported.
+    // result comes too late for the report, but a failure is still logged.
     let Some(tally) = state.tasks.live.remove(key) else {
+        let failure = match result {
+            Ok(output) => output
+                .into_result()
+                .err()
+                .map(|error| crate::error::render(&*error)),
+            Err(panic) => Some(format!("panicked: {panic}")),
+        };
+        if let Some(failure) = failure {
+            tracing::warn!(target: "graceful", "a task counted as aborted at the deadline had just failed: {failure}");
+        }
         return;
     };
     let cause = match result {
