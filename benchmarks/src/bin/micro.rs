@@ -1,9 +1,11 @@
 //! In-process measurements, one per process so that runs do not share a heap or a runtime:
 //!
-//! - `micro spawn graceful|baseline N`: spawn N trivial tasks and wait for all of them, through
-//!   `Shutdown::spawn` and the lifecycle's drain, or through a tokio-util `TaskTracker`
-//!   (`spawn`, `close`, `wait`). Prints `ns_per_task X`: the whole run, runtime included,
-//!   divided by N.
+//! - `micro spawn graceful|baseline N [SPAWNERS]`: spawn N trivial tasks and wait for all of
+//!   them, through `Shutdown::spawn` and the lifecycle's drain, or through a tokio-util
+//!   `TaskTracker` (`spawn`, `close`, `wait`). With SPAWNERS (default 0), that many tasks do
+//!   the spawning from the runtime's workers, as a server spawning per request does; with 0,
+//!   `main` spawns them all. Prints `ns_per_task X`: the whole run, runtime included, divided
+//!   by N.
 //! - `micro hot graceful|baseline TASKS`: with TASKS parked tasks alive, every core reads the
 //!   shutdown flag in a loop. Prints `ns_per_read X` per check (the slowest core).
 
@@ -28,19 +30,35 @@ fn main() {
         args.first().map(String::as_str),
         args.get(1).map(String::as_str),
     ) {
-        (Some("spawn"), Some("graceful")) => spawn_graceful(number(2)),
-        (Some("spawn"), Some("baseline")) => spawn_baseline(number(2)),
+        (Some("spawn"), Some("graceful")) => spawn_graceful(number(2), spawners(&args)),
+        (Some("spawn"), Some("baseline")) => spawn_baseline(number(2), spawners(&args)),
         (Some("hot"), Some("graceful")) => hot_graceful(number(2)),
         (Some("hot"), Some("baseline")) => hot_baseline(number(2)),
         _ => panic!("usage: micro spawn|hot graceful|baseline N"),
     }
 }
 
-fn spawn_graceful(tasks: usize) {
+fn spawners(args: &[String]) -> usize {
+    args.get(3)
+        .map_or(0, |arg| arg.parse().expect("SPAWNERS is a number"))
+}
+
+fn spawn_graceful(tasks: usize, spawners: usize) {
     let started = Instant::now();
     let report = graceful::Config::new().run(|shutdown| async move {
-        for _ in 0..tasks {
-            shutdown.spawn("trivial", async {});
+        if spawners == 0 {
+            for _ in 0..tasks {
+                shutdown.spawn("trivial", async {});
+            }
+            return;
+        }
+        for _ in 0..spawners {
+            let group = shutdown.clone();
+            shutdown.spawn("spawner", async move {
+                for _ in 0..tasks / spawners {
+                    group.spawn("trivial", async {});
+                }
+            });
         }
     });
     let elapsed = started.elapsed();
@@ -56,13 +74,23 @@ fn baseline_runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-fn spawn_baseline(tasks: usize) {
+fn spawn_baseline(tasks: usize, spawners: usize) {
     let started = Instant::now();
     let runtime = baseline_runtime();
     runtime.block_on(async {
         let tracker = TaskTracker::new();
-        for _ in 0..tasks {
-            tracker.spawn(async {});
+        if spawners == 0 {
+            for _ in 0..tasks {
+                tracker.spawn(async {});
+            }
+        }
+        for _ in 0..spawners {
+            let group = tracker.clone();
+            tracker.spawn(async move {
+                for _ in 0..tasks / spawners {
+                    group.spawn(async {});
+                }
+            });
         }
         tracker.close();
         tracker.wait().await;
