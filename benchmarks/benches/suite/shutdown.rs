@@ -29,7 +29,6 @@ fn run_once(binary: &str, tasks: usize) -> Run {
     settle(tasks);
     let signalled = service.terminate();
     let ended = service.wait();
-    assert_eq!(ended.exit_code, 0, "{binary} {tasks} did not exit cleanly");
     Run {
         startup_ms: startup.as_secs_f64() * 1e3,
         spawning_ms: spawning_us / 1e3,
