@@ -41,9 +41,9 @@
 
 pub use graceful_macros::{main, resource};
 pub use graceful_runtime::{
-    BoxError, Cause, Close, Config, DRAIN_DELAY_ENV, Flavor, MainOutput, Outcome, Phase, Readiness,
-    Report, Resource, ResourceOutcome, ResourceReport, Shutdown, Signal, TIMEOUT_ENV, TaskFailure,
-    TaskReport, parse_duration,
+    BoxError, Cause, Close, Config, DRAIN_DELAY_ENV, Flavor, MAX_TIMEOUT, MAX_WORKER_THREADS,
+    MainOutput, Outcome, Phase, Readiness, Report, Resource, ResourceOutcome, ResourceReport,
+    Shutdown, Signal, TIMEOUT_ENV, TaskFailure, TaskReport, parse_duration,
 };
 
 #[cfg(feature = "axum")]

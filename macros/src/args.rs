@@ -27,6 +27,9 @@ pub(crate) enum Flavor {
     CurrentThread,
 }
 
+/// The most `worker_threads` accepted, as the runtime's `MAX_WORKER_THREADS`.
+const MAX_WORKER_THREADS: usize = 4096;
+
 /// The runtime's default `timeout`, to check `drain_delay` against when none is given.
 const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 
@@ -83,6 +86,10 @@ pub(crate) fn parse_main_args(tokens: TokenStream, errors: &mut Errors) -> MainA
                 args.worker_threads = integer::<usize>(value, key, "4")
                     .and_then(|(n, span)| match n {
                         0 => Err(syn::Error::new(span, "`worker_threads` must be at least 1")),
+                        n if n > MAX_WORKER_THREADS => Err(syn::Error::new(
+                            span,
+                            format!("`worker_threads` must be at most {MAX_WORKER_THREADS}"),
+                        )),
                         n => Ok((n, span)),
                     })
                     .map_err(|e| errors.push(e))
@@ -285,11 +292,18 @@ where
         .map_err(|error| syn::Error::new_spanned(value, format!("invalid `{key}`: {error}")))
 }
 
+/// The longest `timeout` accepted, as the runtime's `MAX_TIMEOUT`: a day.
+const MAX_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
+
 fn nonzero_duration(literal: &LitStr, key: &str) -> syn::Result<u64> {
     match parse_millis(literal)? {
         0 => Err(syn::Error::new(
             literal.span(),
             format!("`{key}` must be longer than zero"),
+        )),
+        ms if ms > MAX_TIMEOUT_MS => Err(syn::Error::new(
+            literal.span(),
+            format!("`{key}` must be at most 24h: a longer one is a mistake (a unit typo?)"),
         )),
         ms => Ok(ms),
     }

@@ -5,6 +5,13 @@ use std::time::Duration;
 use crate::duration::parse_duration;
 use crate::items::Dependency;
 
+/// The longest accepted [`Config::timeout`]: a day. Past it a setting is a mistake (a unit
+/// typo, an overflow), and a deadline so far away could not be computed safely.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The most worker threads [`Config::worker_threads`] accepts.
+pub const MAX_WORKER_THREADS: usize = 4096;
+
 /// Environment variable that overrides [`Config::timeout`] at run time.
 pub const TIMEOUT_ENV: &str = "GRACEFUL_TIMEOUT";
 /// Environment variable that overrides [`Config::drain_delay`] at run time.
@@ -61,7 +68,9 @@ impl Config {
         Self::default()
     }
 
-    /// Bounds the whole shutdown sequence, from its trigger to the last resource closed.
+    /// Bounds the whole shutdown sequence, from its trigger to the exit of the process.
+    /// Longer than zero and at most [`MAX_TIMEOUT`] (a day): [`Config::run`] refuses anything
+    /// else at startup.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -80,7 +89,8 @@ impl Config {
         self
     }
 
-    /// Worker threads of the multi-thread scheduler (default: one per core).
+    /// Worker threads of the multi-thread scheduler (default: one per core), from 1 to
+    /// [`MAX_WORKER_THREADS`].
     pub fn worker_threads(mut self, worker_threads: usize) -> Self {
         self.worker_threads = Some(worker_threads);
         self
@@ -96,8 +106,8 @@ impl Config {
         self.drain_delay
     }
 
-    /// Applies `GRACEFUL_TIMEOUT` and `GRACEFUL_DRAIN_DELAY`. A malformed value is an error
-    /// naming the variable, never a silent fallback to the default.
+    /// Applies `GRACEFUL_TIMEOUT` and `GRACEFUL_DRAIN_DELAY`, then checks every setting. A
+    /// malformed or out-of-range value is an error naming it, never a silent fallback.
     pub(crate) fn with_env_overrides(self) -> Result<Self, String> {
         self.with_overrides(|name| std::env::var_os(name))
     }
@@ -106,7 +116,7 @@ impl Config {
         mut self,
         lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
     ) -> Result<Self, String> {
-        let read = |name: &str| -> Result<Option<Duration>, String> {
+        let read = |name: &str| -> Result<Option<(Duration, String)>, String> {
             let Some(raw) = lookup(name) else {
                 return Ok(None);
             };
@@ -114,25 +124,42 @@ impl Config {
                 .to_str()
                 .ok_or_else(|| format!("{name} is not valid UTF-8"))?;
             parse_duration(text)
-                .map(Some)
+                .map(|duration| Some((duration, format!("{name}={text}"))))
                 .map_err(|error| format!("invalid {name}: {error}"))
         };
-        if let Some(timeout) = read(TIMEOUT_ENV)? {
+        // Where each value comes from, to name it in an error.
+        let mut timeout_from = "`timeout` (of #[graceful::main], or Config::timeout)".to_owned();
+        let mut drain_delay_from =
+            "`drain_delay` (of #[graceful::main], or Config::drain_delay)".to_owned();
+        if let Some((timeout, from)) = read(TIMEOUT_ENV)? {
             self.timeout = timeout;
+            timeout_from = from;
         }
-        if let Some(drain_delay) = read(DRAIN_DELAY_ENV)? {
+        if let Some((drain_delay, from)) = read(DRAIN_DELAY_ENV)? {
             self.drain_delay = drain_delay;
+            drain_delay_from = from;
         }
-        if self.timeout.is_zero() {
+        if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
             return Err(format!(
-                "the shutdown timeout must be longer than zero ({TIMEOUT_ENV})"
+                "{timeout_from} is out of range: the shutdown timeout must be longer than zero and \
+                 at most {MAX_TIMEOUT:?} (24h), got {:?}",
+                self.timeout
             ));
         }
         if self.drain_delay >= self.timeout {
             return Err(format!(
-                "the drain delay ({:?}) must be shorter than the shutdown timeout ({:?}), which \
-                 bounds the whole sequence; check {DRAIN_DELAY_ENV} and {TIMEOUT_ENV}",
+                "the drain delay ({:?}, from {drain_delay_from}) must be shorter than the shutdown \
+                 timeout ({:?}, from {timeout_from}), which bounds the whole sequence; check \
+                 {DRAIN_DELAY_ENV} and {TIMEOUT_ENV}",
                 self.drain_delay, self.timeout
+            ));
+        }
+        if let Some(threads) = self.worker_threads
+            && !(1..=MAX_WORKER_THREADS).contains(&threads)
+        {
+            return Err(format!(
+                "`worker_threads` (of #[graceful::main], or Config::worker_threads) is out of \
+                 range: it must be from 1 to {MAX_WORKER_THREADS}, got {threads}"
             ));
         }
         Ok(self)
@@ -180,9 +207,52 @@ mod tests {
             .with_overrides(env(&[(TIMEOUT_ENV, "5s"), (DRAIN_DELAY_ENV, "5s")]))
             .unwrap_err();
         assert!(
-            error.starts_with("the drain delay (5s) must be shorter"),
+            error.starts_with("the drain delay (5s, from GRACEFUL_DRAIN_DELAY=5s) must be shorter"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn an_absurd_timeout_is_refused_with_its_source_and_the_range() {
+        let error = Config::new()
+            .with_overrides(env(&[(TIMEOUT_ENV, "300000000000y")]))
+            .unwrap_err();
+        assert!(
+            error.starts_with("GRACEFUL_TIMEOUT=300000000000y is out of range"),
+            "{error}"
+        );
+        assert!(error.contains("at most 86400s (24h)"), "{error}");
+        let error = Config::new()
+            .timeout(Duration::MAX)
+            .with_overrides(env(&[]))
+            .unwrap_err();
+        assert!(
+            error.starts_with("`timeout` (of #[graceful::main]"),
+            "{error}"
+        );
+        let error = Config::new()
+            .timeout(Duration::ZERO)
+            .with_overrides(env(&[]))
+            .unwrap_err();
+        assert!(error.contains("longer than zero"), "{error}");
+        assert!(
+            Config::new()
+                .timeout(MAX_TIMEOUT)
+                .drain_delay(MAX_TIMEOUT - Duration::from_secs(1))
+                .with_overrides(env(&[]))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_worker_thread_count_out_of_range_is_refused() {
+        for threads in [0, MAX_WORKER_THREADS + 1, usize::MAX] {
+            let error = Config::new()
+                .worker_threads(threads)
+                .with_overrides(env(&[]))
+                .unwrap_err();
+            assert!(error.contains("from 1 to 4096"), "{error}");
+        }
     }
 
     #[test]

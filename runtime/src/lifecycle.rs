@@ -9,32 +9,39 @@
 //! after the cancel. It is tracked like a task, and dropped at the deadline like a straggler.
 
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 
 use tokio::time::{Instant, sleep_until, timeout_at};
 
-use crate::catch_unwind::CatchUnwind;
+use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::report::Phase;
-use crate::state::State;
-use crate::{Cause, Config, Flavor, MainOutput, Report, Shutdown, items, plan, signals};
+use crate::state::{Progress, State};
+use crate::{Cause, Config, Flavor, MainOutput, Report, Shutdown, items, plan, watchdog};
 
 impl Config {
     /// Runs a service to the end of its shutdown and returns what happened.
     /// `#[graceful::main]` calls this, then [`Report::exit`].
     ///
     /// It returns rather than exiting, with two exceptions that end the process as the
-    /// attribute would: a second signal, and the watchdog when a blocked runtime overruns the
-    /// deadline. The signal handlers stay installed after it returns.
+    /// attribute would: a second signal (exit code 128 + its number), and the deadline when
+    /// the run has not returned 0.5 s after it (exit code 1: a thread is blocked, in a task, a
+    /// close or a `Drop`). Neither can happen once it has returned, or unwound.
     ///
-    /// It builds the Tokio runtime, installs the signal handlers, checks and opens the
-    /// resources declared with `#[graceful::resource]` on functions (every one linked into the
-    /// program), runs `main`, waits for the trigger (a signal, a failing task,
+    /// It checks the settings, installs the signal handlers (once per process; they are heard
+    /// by a thread of graceful's own, outside the runtime), builds the Tokio runtime, checks
+    /// and opens the resources declared with `#[graceful::resource]` on functions (every one
+    /// linked into the program), runs `main`, waits for the trigger (a signal, a failing task,
     /// [`Shutdown::trigger`], or `main` and every task finishing), then runs the sequence
     /// within [`timeout`](Config::timeout). The runtime is not waited for at the end, so a
     /// stuck `spawn_blocking` thread cannot hold the caller.
     ///
+    /// After it returns, a SIGINT or SIGTERM ends the process at once with 128 + its number,
+    /// as a second signal would, until another run starts.
+    ///
     /// `GRACEFUL_TIMEOUT` and `GRACEFUL_DRAIN_DELAY` override the configured values; a malformed
-    /// one ends the run at once with [`Cause::Startup`].
+    /// or out-of-range setting ends the run at once with [`Cause::Startup`], naming it.
     ///
     /// ```
     /// use graceful_runtime::{Cause, Config};
@@ -66,18 +73,37 @@ impl Config {
             Ok(config) => config,
             Err(error) => return Report::startup_failure(error, configured_timeout),
         };
-        let runtime = match build_runtime(&config) {
+        let timeout = config.timeout;
+        let state = State::new(config);
+        // Before the runtime exists and before anything opens: from here on every SIGINT and
+        // SIGTERM is heard, and once shutdown begins its deadline holds whatever the runtime
+        // does, until this function returns or unwinds (when `watched` drops).
+        let watched = match watchdog::watch_run(&state) {
+            Ok(watched) => watched,
+            Err(error) => return Report::startup_failure(error, timeout),
+        };
+        let runtime = match build_runtime(&state.config) {
             Ok(runtime) => runtime,
             Err(error) => {
                 return Report::startup_failure(
                     format!("could not build the Tokio runtime: {error}"),
-                    config.timeout,
+                    timeout,
                 );
             }
         };
-        let report = runtime.block_on(lifecycle(config, main));
+        state.tasks.attach(runtime.handle().clone());
+        let mut report = runtime.block_on(lifecycle(&state, main));
         // Dropping the runtime would wait for blocking threads forever (tokio-rs/tokio#5340).
-        runtime.shutdown_background();
+        // The current-thread scheduler still drops the tasks left on it here, on this thread:
+        // a `Drop` that blocks is cut by the watchdog, one that panics is reported.
+        let stopped = catch_unwind(AssertUnwindSafe(|| runtime.shutdown_background()));
+        if let Err(panic) = stopped {
+            report.drop_panics.push(format!(
+                "a task left on the runtime panicked when dropped: {}",
+                panic_message(panic.as_ref())
+            ));
+        }
+        drop(watched);
         report
     }
 }
@@ -97,24 +123,81 @@ fn build_runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {
 type MainFn<'a> = Box<dyn FnOnce(Shutdown) -> MainBody<'a> + 'a>;
 type MainBody<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
 
-async fn lifecycle(config: Config, main: MainFn<'_>) -> Report {
-    let state = State::new(config, tokio::runtime::Handle::current());
-    let timeout = state.config.timeout;
-    if let Err(error) = signals::install(&state) {
-        let error = format!("could not install the signal handlers: {error}");
-        return Report::startup_failure(error, timeout);
-    }
+/// The sequence of the README, one phase after the other.
+async fn lifecycle(state: &Arc<State>, main: MainFn<'_>) -> Report {
     // Every problem between the item resources is found before any of them opens.
     let items = items::registered();
     if let Err(problems) = plan::check(&items, state.config.main_needs) {
         tracing::error!(target: "graceful", "{problems}");
-        return Report::startup_failure(problems, timeout);
+        return Report::startup_failure(problems, state.config.timeout);
     }
+    let mut body = start(state, items, main);
+    run(state, &mut body).await;
 
-    let body_state = state.clone();
+    let trigger = state.trigger();
+    let cause = trigger.cause.clone();
+    let triggered_at = Instant::from_std(trigger.at);
+    let deadline = Instant::from_std(trigger.deadline);
+    log_trigger(&cause, state.config.timeout);
+    let drain_deadline = deadline - state.resources.reserved().min(state.config.timeout);
+    let mut phases = Vec::new();
+
+    // Skipped when everything finished by itself, and when the service never started.
+    if cause != Cause::Completed && !matches!(cause, Cause::Startup(_)) {
+        drain_delay(state, &mut body, triggered_at, drain_deadline).await;
+        phases.push(phase("drain delay", triggered_at));
+    }
+    let drain_started = Instant::now();
+    let stragglers = drain(state, &mut body, drain_deadline).await;
+    let (main_error, body_panic) = body.finish();
+    state.set_body_running(false);
+    phases.push(phase("drain", drain_started));
+
+    let close_started = Instant::now();
+    let (resources, close_panic) = close(state, deadline).await;
+    phases.push(phase("close", close_started));
+
+    state.enter(Progress::Finishing);
+    // The item resources' last handles: a `Drop` that panics is reported, one that blocks is
+    // cut by the watchdog.
+    let forgotten = catch_unwind(AssertUnwindSafe(|| state.provided.clear()))
+        .err()
+        .map(|panic| {
+            format!(
+                "a resource panicked when dropped: {}",
+                panic_message(panic.as_ref())
+            )
+        });
+    let (tasks, failures) = state.tasks.outcomes();
+    Report {
+        cause,
+        main_error,
+        phases,
+        tasks,
+        failures,
+        stragglers,
+        resources,
+        drop_panics: [body_panic, close_panic, forgotten]
+            .into_iter()
+            .flatten()
+            .collect(),
+        timeout: state.config.timeout,
+        elapsed: triggered_at.elapsed(),
+        deadline: Some(trigger.deadline),
+    }
+}
+
+/// Starts `main`'s body: the item resources open first, as part of it, tracked and bounded
+/// like it.
+fn start<'a>(
+    state: &Arc<State>,
+    items: Vec<&'static items::ItemResource>,
+    main: MainFn<'a>,
+) -> Body<impl Future<Output = Result<(), String>> + use<'a>> {
     let shutdown = Shutdown::new(state.clone());
-    let mut body = Body::new(state.tasks.track(async move {
-        // Item resources open first, as part of the body: tracked and bounded like it.
+    let body_state = state.clone();
+    state.set_body_running(true);
+    Body::new(state.tasks.track(async move {
         if !items::open_all(&shutdown, &items).await {
             return Ok(());
         }
@@ -135,14 +218,17 @@ async fn lifecycle(config: Config, main: MainFn<'_>) -> Report {
             Ok(output) => output,
             Err(message) => Err(format!("panicked: {message}")),
         };
+        body_state.set_body_running(false);
         if let Err(error) = &output {
             tracing::error!(target: "graceful", "main returned an error: {error}");
             body_state.begin(Cause::MainFailed(error.clone()));
         }
         output
-    }));
+    }))
+}
 
-    // Running: until the trigger, or until main and every task have finished by themselves.
+/// Running: until the trigger, or until main and every task have finished by themselves.
+async fn run<F: Future<Output = Result<(), String>>>(state: &State, body: &mut Body<F>) {
     body.alongside(async {
         tokio::select! {
             () = state.triggered_token().cancelled() => {}
@@ -150,96 +236,102 @@ async fn lifecycle(config: Config, main: MainFn<'_>) -> Report {
         }
     })
     .await;
+}
 
-    let (cause, triggered_at) = state.cause().clone();
-    let triggered_at = Instant::from_std(triggered_at);
-    let deadline = triggered_at + timeout;
-    let drain_deadline = deadline - state.resources.reserved().min(timeout);
-    let mut phases = Vec::new();
-
-    // Drain delay: not ready, still serving, so load balancers notice. Cut short when nothing
-    // is left running.
-    // Skipped when everything finished by itself, and when the service never started.
-    if cause != Cause::Completed && !matches!(cause, Cause::Startup(_)) {
-        let delay_end = (triggered_at + state.config.drain_delay).min(drain_deadline);
-        if delay_end >= drain_deadline {
-            tracing::warn!(
-                target: "graceful",
-                "the drain delay and the resources' close timeouts leave no time to drain within {timeout:?}: \
-                 tasks still running will be aborted; raise `timeout` or lower them"
-            );
-        }
-        // Without a delay there is nothing to wait for: even an elapsed timer would only fire
-        // at the timer's next tick, up to a millisecond later.
-        if delay_end > Instant::now() {
-            body.alongside(async {
-                tokio::select! {
-                    () = sleep_until(delay_end) => {}
-                    () = state.tasks.wait() => {}
-                }
-            })
-            .await;
-        }
-        phases.push(phase("drain delay", triggered_at));
+/// The start of shutdown, once the lifecycle has woken to it. (The watchdog thread has
+/// already announced a signal, on its own, in case the runtime cannot get here.)
+fn log_trigger(cause: &Cause, timeout: std::time::Duration) {
+    if *cause == Cause::Completed {
+        // Nothing to worry an operator about: everything finished by itself.
+        tracing::info!(target: "graceful", cause = %cause, "shutdown started: closing within {timeout:?}");
+    } else {
+        tracing::warn!(
+            target: "graceful", cause = %cause, timeout_ms = timeout.as_millis() as u64,
+            "shutdown started: not ready; draining within {timeout:?}"
+        );
     }
+}
 
-    // Cancel, then drain: every task and main's body finish what they took.
+/// Drain delay: not ready, still serving, so load balancers notice. Cut short when nothing is
+/// left running.
+async fn drain_delay<F: Future<Output = Result<(), String>>>(
+    state: &State,
+    body: &mut Body<F>,
+    triggered_at: Instant,
+    drain_deadline: Instant,
+) {
+    state.enter(Progress::DrainDelay);
+    let delay_end = (triggered_at + state.config.drain_delay).min(drain_deadline);
+    if delay_end >= drain_deadline {
+        tracing::warn!(
+            target: "graceful",
+            "the drain delay and the resources' close timeouts leave no time to drain within {:?}: \
+             tasks still running will be aborted; raise `timeout` or lower them",
+            state.config.timeout,
+        );
+    }
+    // Without a delay there is nothing to wait for: even an elapsed timer would only fire at
+    // the timer's next tick, up to a millisecond later.
+    if delay_end > Instant::now() {
+        body.alongside(async {
+            tokio::select! {
+                () = sleep_until(delay_end) => {}
+                () = state.tasks.wait() => {}
+            }
+        })
+        .await;
+    }
+}
+
+/// Cancel, then drain: every task and main's body finish what they took, or are aborted and
+/// named at the drain's deadline. Returns the stragglers.
+async fn drain<F: Future<Output = Result<(), String>>>(
+    state: &State,
+    body: &mut Body<F>,
+    drain_deadline: Instant,
+) -> Vec<(String, usize)> {
     let drain_started = Instant::now();
+    state.enter(Progress::Draining);
     state.cancel();
     tracing::info!(target: "graceful", "draining: tasks asked to stop taking work");
     let drained = body
         .alongside(timeout_at(drain_deadline, state.tasks.wait()))
         .await
         .is_ok();
-    let mut stragglers = Vec::new();
-    if !drained {
-        stragglers = state.tasks.abort_stragglers();
-        if !body.is_done() {
-            let opening = state.opening();
-            if opening.is_empty() {
-                stragglers.insert(0, ("main".to_owned(), 1));
-            }
-            for name in opening.into_iter().rev() {
-                stragglers.insert(0, (format!("{name} (opening)"), 1));
-            }
-        }
-        for (name, count) in &stragglers {
-            tracing::error!(target: "graceful", task = %name, count, "still running at the deadline: aborted");
-        }
-    }
-    let main_error = body.into_error();
-    phases.push(phase("drain", drain_started));
     if drained {
         tracing::info!(target: "graceful", elapsed_ms = drain_started.elapsed().as_millis() as u64, "drained");
+        return Vec::new();
     }
+    let mut stragglers = state.tasks.abort_stragglers();
+    if !body.is_done() {
+        let opening = state.opening();
+        if opening.is_empty() {
+            stragglers.insert(0, ("main".to_owned(), 1));
+        }
+        for name in opening.into_iter().rev() {
+            stragglers.insert(0, (format!("{name} (opening)"), 1));
+        }
+    }
+    for (name, count) in &stragglers {
+        tracing::error!(target: "graceful", task = %name, count, "still running at the deadline: aborted");
+    }
+    stragglers
+}
 
-    // Close: only now, with the drain complete or cut, do resources close.
-    let close_started = Instant::now();
+/// Close: only now, with the drain complete or cut, do resources close. Returns their reports,
+/// and the teardown's own panic if it had one (a bug: every close's panic is caught).
+async fn close(
+    state: &Arc<State>,
+    deadline: Instant,
+) -> (Vec<crate::ResourceReport>, Option<String>) {
+    state.enter(Progress::Closing);
     // On a worker thread: each close is a task of its own, and a task spawned from a worker
     // starts on that worker without waking another thread (this function runs on the thread
     // that called `block_on`, where every spawn is a hand-off).
     let closing = state.clone();
-    let resources =
-        match tokio::spawn(async move { closing.resources.close_all(deadline).await }).await {
-            Ok(resources) => resources,
-            // `close_all` catches every close's panic; a panic of its own would be a bug here.
-            Err(error) => std::panic::resume_unwind(error.into_panic()),
-        };
-    phases.push(phase("close", close_started));
-
-    state.finish();
-    state.provided.clear();
-    let (tasks, failures) = state.tasks.outcomes();
-    Report {
-        cause,
-        main_error,
-        phases,
-        tasks,
-        failures,
-        stragglers,
-        resources,
-        timeout,
-        elapsed: triggered_at.elapsed(),
+    match tokio::spawn(async move { closing.resources.close_all(deadline).await }).await {
+        Ok(resources) => (resources, None),
+        Err(error) => (Vec::new(), Some(format!("the teardown failed: {error}"))),
     }
 }
 
@@ -285,7 +377,18 @@ impl<F: Future<Output = Result<(), String>>> Body<F> {
         self.running.is_none()
     }
 
-    fn into_error(self) -> Option<String> {
-        self.output.and_then(Result::err)
+    /// `main`'s error, if it returned one, and the panic of its `Drop` if it was still running
+    /// (cut at the deadline) and its drop panicked.
+    fn finish(self) -> (Option<String>, Option<String>) {
+        let Body { running, output } = self;
+        let panic = running
+            .and_then(|running| catch_unwind(AssertUnwindSafe(move || drop(running))).err())
+            .map(|panic| {
+                format!(
+                    "main's body panicked when dropped at the deadline: {}",
+                    panic_message(panic.as_ref())
+                )
+            });
+        (output.and_then(Result::err), panic)
     }
 }

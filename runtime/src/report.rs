@@ -2,9 +2,10 @@
 //! clean, and returned as a value by [`Config::run`](crate::Config::run).
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::Cause;
+use crate::watchdog::GRACE;
+use crate::{Cause, output, watchdog};
 
 /// Outcome of one shutdown sequence.
 #[derive(Clone, Debug)]
@@ -24,10 +25,15 @@ pub struct Report {
     pub stragglers: Vec<(String, usize)>,
     /// Every resource in the order it was closed.
     pub resources: Vec<ResourceReport>,
+    /// Panics of `Drop` after the drain: main's body dropped at the deadline, the last handle
+    /// of a resource, a task left on the runtime. One message each.
+    pub drop_panics: Vec<String>,
     /// The configured deadline.
     pub timeout: Duration,
     /// From the trigger to the end of the teardown.
     pub elapsed: Duration,
+    /// The shutdown's deadline, which also bounds [`exit`](Self::exit).
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// One phase of the shutdown sequence.
@@ -191,8 +197,10 @@ impl Report {
             failures: Vec::new(),
             stragglers: Vec::new(),
             resources: Vec::new(),
+            drop_panics: Vec::new(),
             timeout,
             elapsed: Duration::ZERO,
+            deadline: None,
         }
     }
 
@@ -203,6 +211,7 @@ impl Report {
             && self.main_error.is_none()
             && self.failures.is_empty()
             && self.stragglers.is_empty()
+            && self.drop_panics.is_empty()
             && self
                 .resources
                 .iter()
@@ -216,13 +225,25 @@ impl Report {
     }
 
     /// Logs the report, prints the summary to stderr when the exit is not clean (even with no
-    /// `tracing` subscriber installed, as `main -> Result` prints its error), and exits.
+    /// `tracing` subscriber installed, as `main -> Result` prints its error), and exits with
+    /// [`exit_code`](Self::exit_code).
+    ///
+    /// Output cannot hold the exit: the summary is written without panicking on a closed or
+    /// broken stderr, and the process ends with its code at most 0.5 s after the shutdown's
+    /// deadline (or after this call, if that is later) even if stderr, the log or stdout's
+    /// final flush is stuck.
     pub fn exit(self) -> ! {
+        let code = self.exit_code();
+        let now = Instant::now();
+        let bound = self.deadline.map_or(now, |deadline| deadline.max(now));
+        let bound = bound.checked_add(GRACE).unwrap_or(bound);
+        watchdog::exit_by(bound, code);
         self.log();
         if !self.is_clean() {
-            eprintln!("{}", self.summary());
+            output::stderr(format!("{}\n", self.summary()));
         }
-        std::process::exit(self.exit_code())
+        output::flush(bound);
+        std::process::exit(code)
     }
 
     /// The lines an operator needs when the exit was not clean: the cause, each failed or
@@ -259,6 +280,9 @@ impl Report {
             .filter(|r| r.outcome != ResourceOutcome::Closed)
         {
             let _ = write!(out, "\n  {resource}");
+        }
+        for panic in &self.drop_panics {
+            let _ = write!(out, "\n  {panic}");
         }
         out
     }

@@ -52,6 +52,8 @@ struct Entry {
 #[derive(Default)]
 pub(crate) struct Resources {
     entries: Mutex<Vec<Entry>>,
+    /// The group closing now, for the watchdog's message if a close blocks past the deadline.
+    closing: Mutex<Vec<&'static str>>,
 }
 
 impl Resources {
@@ -108,10 +110,21 @@ impl Resources {
                 }));
                 continue;
             }
+            *lock(&self.closing) = group.iter().map(|entry| entry.name).collect();
             reports.extend(close_group(group, deadline).await);
+            lock(&self.closing).clear();
         }
         reports
     }
+
+    /// The names of the resources closing now.
+    pub(crate) fn closing(&self) -> Vec<&'static str> {
+        lock(&self.closing).clone()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport> {

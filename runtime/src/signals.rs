@@ -1,123 +1,334 @@
-//! Signal listening, installed before anything opens and kept through teardown.
+//! The operating-system signals that start and force shutdown, and how they are heard: outside
+//! the runtime, so that no blocked runtime thread, lock or stderr pipe can make one go unheard.
 //!
-//! Tokio never restores a signal's default action once it listens for it (tokio-rs/tokio#7905):
-//! if we stopped listening, a second Ctrl+C would be swallowed. So one task listens for the
-//! process's whole life: the first signal starts shutdown, the second exits at once.
+//! On Unix the handler of SIGINT and SIGTERM (installed through `signal-hook-registry`, which
+//! chains with any other handler in the process, tokio's included) writes the signal's number to
+//! a pipe: one byte per delivery, so two deliveries are two bytes, however close together, and a
+//! signal delivered before the reader looks is still in the pipe when it does. tokio's own
+//! listener merges deliveries it has not yet read, and drops one delivered between its handler's
+//! installation and its receiver's subscription. The watchdog thread reads the pipe
+//! (see `watchdog.rs`); `wake` writes a 0 so that it looks again at its deadlines.
+//!
+//! The kernel itself keeps at most one pending instance of a standard signal: a second SIGTERM
+//! sent before the first was delivered is merged by the kernel, before any handler can count it.
 
-use std::sync::Arc;
+use std::fmt;
+use std::time::Duration;
 
-use crate::state::State;
-use crate::{Cause, Signal};
-
-/// Installs the handlers and spawns the listener on the current runtime.
-pub(crate) fn install(state: &Arc<State>) -> std::io::Result<()> {
-    let mut signals = os::listen()?;
-    let state = state.clone();
-    tokio::spawn(async move {
-        let Some(first) = signals.next().await else {
-            return;
-        };
-        let timeout = state.config.timeout;
-        announce(
-            tracing::Level::WARN,
-            first,
-            &format!(
-                "received {first}: shutting down within {timeout:?}; send it again to exit at once"
-            ),
-        );
-        state.begin(Cause::Signal(first));
-        let Some(second) = signals.next().await else {
-            return;
-        };
-        force_exit(second);
-    });
-    Ok(())
+/// A signal that starts shutdown (the first) or forces an immediate exit (the second).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Signal {
+    /// SIGINT (Ctrl+C in a terminal; Ctrl+C on Windows).
+    Interrupt,
+    /// SIGTERM (Kubernetes, systemd, `docker stop`).
+    Terminate,
+    /// Windows Ctrl+Break.
+    CtrlBreak,
+    /// Windows console window closed.
+    CtrlClose,
+    /// Windows system shutdown.
+    CtrlShutdown,
 }
 
-fn force_exit(signal: Signal) -> ! {
-    let code = signal.forced_exit_code();
-    announce(
-        tracing::Level::ERROR,
-        signal,
-        &format!("received {signal} again: exiting at once with code {code}"),
-    );
-    std::process::exit(code)
+impl Signal {
+    /// The exit code of a forced exit: 128 + the signal number (130 for SIGINT, 143 for
+    /// SIGTERM), the code a shell reports for a process killed by that signal.
+    pub fn forced_exit_code(self) -> i32 {
+        match self {
+            Signal::Terminate => 128 + 15,
+            Signal::Interrupt | Signal::CtrlBreak | Signal::CtrlClose | Signal::CtrlShutdown => {
+                128 + 2
+            }
+        }
+    }
+
+    /// The conventional name, such as `SIGTERM`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+            Signal::CtrlBreak => "CTRL_BREAK",
+            Signal::CtrlClose => "CTRL_CLOSE",
+            Signal::CtrlShutdown => "CTRL_SHUTDOWN",
+        }
+    }
 }
 
-/// One line, wherever the operator is looking: the log if there is one, stderr otherwise
-/// (the hint that a second signal forces the exit must not be lost without a subscriber).
-fn announce(level: tracing::Level, signal: Signal, message: &str) {
-    if !tracing::dispatcher::has_been_set() {
-        eprintln!("graceful: {message}");
-    } else if level == tracing::Level::ERROR {
-        tracing::error!(target: "graceful", signal = %signal, "{message}");
-    } else {
-        tracing::warn!(target: "graceful", signal = %signal, "{message}");
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the watchdog thread waits on: the signals delivered, and wake-ups.
+pub(crate) struct Events(os::Events);
+
+impl Events {
+    /// Opens the channel from the handlers to the watchdog thread. Nothing is installed yet.
+    pub(crate) fn new() -> std::io::Result<Self> {
+        os::Events::new().map(Events)
+    }
+
+    /// Installs the handlers: from now on every delivered SIGINT and SIGTERM is kept.
+    pub(crate) fn install(&self) -> std::io::Result<()> {
+        self.0.install()
+    }
+
+    /// A handle that wakes [`wait`](Self::wait) from any thread.
+    pub(crate) fn waker(&self) -> Waker {
+        Waker(self.0.waker())
+    }
+
+    /// The signals delivered since the last call, in order; waits for one, or for a wake-up, at
+    /// most `timeout` (for ever if `None`). May return early with none.
+    pub(crate) fn wait(&self, timeout: Option<Duration>, signals: &mut Vec<Signal>) {
+        self.0.wait(timeout, signals)
+    }
+}
+
+/// Wakes the watchdog thread: cheap, never blocks, callable from any thread.
+#[derive(Clone)]
+pub(crate) struct Waker(os::Waker);
+
+impl Waker {
+    pub(crate) fn wake(&self) {
+        self.0.wake()
     }
 }
 
 #[cfg(unix)]
 mod os {
-    use tokio::signal::unix::{self, SignalKind, signal};
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    use std::sync::Arc;
+    use std::time::Duration;
 
-    use crate::Signal;
+    use super::Signal;
 
-    pub(super) struct Listener {
-        terminate: unix::Signal,
-        interrupt: unix::Signal,
+    /// The byte `wake` writes: no signal has number 0.
+    const WAKE: u8 = 0;
+
+    pub(super) struct Events {
+        read: OwnedFd,
+        write: Arc<OwnedFd>,
     }
 
-    pub(super) fn listen() -> std::io::Result<Listener> {
-        Ok(Listener {
-            terminate: signal(SignalKind::terminate())?,
-            interrupt: signal(SignalKind::interrupt())?,
-        })
-    }
+    #[derive(Clone)]
+    pub(super) struct Waker(Arc<OwnedFd>);
 
-    impl Listener {
-        /// The next signal; `None` once the runtime's signal driver is gone.
-        pub(super) async fn next(&mut self) -> Option<Signal> {
-            tokio::select! {
-                Some(()) = self.terminate.recv() => Some(Signal::Terminate),
-                Some(()) = self.interrupt.recv() => Some(Signal::Interrupt),
-                else => None,
+    impl Events {
+        pub(super) fn new() -> io::Result<Self> {
+            let mut fds = [0 as RawFd; 2];
+            // SAFETY: `fds` has room for the two descriptors `pipe` writes.
+            if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: `pipe` succeeded, so both are open descriptors that nothing else owns.
+            let (read, write) =
+                unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+            for fd in [&read, &write] {
+                configure(fd.as_raw_fd())?;
+            }
+            Ok(Events {
+                read,
+                write: Arc::new(write),
+            })
+        }
+
+        pub(super) fn install(&self) -> io::Result<()> {
+            for signal in [libc::SIGTERM, libc::SIGINT] {
+                let fd = self.write.as_raw_fd();
+                let byte = signal as u8;
+                // SAFETY: the action only calls write(2), which is async-signal-safe, on a
+                // descriptor that is never closed (the watchdog lives as long as the process);
+                // signal-hook-registry saves and restores errno around it. The pipe is
+                // non-blocking: with 64 KiB of signals unread a byte is dropped, never waited on.
+                let registered = unsafe {
+                    signal_hook_registry::register(signal, move || {
+                        libc::write(fd, (&raw const byte).cast(), 1);
+                    })
+                };
+                registered?;
+            }
+            Ok(())
+        }
+
+        pub(super) fn waker(&self) -> Waker {
+            Waker(self.write.clone())
+        }
+
+        pub(super) fn wait(&self, timeout: Option<Duration>, signals: &mut Vec<Signal>) {
+            let mut poll = libc::pollfd {
+                fd: self.read.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // Rounded up, so that a deadline is never checked a little before it.
+            let millis = timeout.map_or(-1, |timeout| {
+                let millis = timeout.as_micros().div_ceil(1000);
+                i32::try_from(millis).unwrap_or(i32::MAX)
+            });
+            // SAFETY: one valid pollfd. An interrupted poll (EINTR) is a return with nothing.
+            if unsafe { libc::poll(&mut poll, 1, millis) } <= 0 {
+                return;
+            }
+            let mut bytes = [0u8; 64];
+            loop {
+                // SAFETY: reads at most `bytes.len()` bytes into `bytes`.
+                let read = unsafe {
+                    libc::read(
+                        self.read.as_raw_fd(),
+                        bytes.as_mut_ptr().cast(),
+                        bytes.len(),
+                    )
+                };
+                let Ok(read @ 1..) = usize::try_from(read) else {
+                    return;
+                };
+                signals.extend(
+                    bytes[..read]
+                        .iter()
+                        .filter_map(|&byte| match i32::from(byte) {
+                            libc::SIGTERM => Some(Signal::Terminate),
+                            libc::SIGINT => Some(Signal::Interrupt),
+                            _ => None,
+                        }),
+                );
             }
         }
+    }
+
+    impl Waker {
+        pub(super) fn wake(&self) {
+            let byte = WAKE;
+            // SAFETY: writes one byte from a live buffer to an open descriptor. A full pipe
+            // (EAGAIN) already wakes the reader.
+            unsafe { libc::write(self.0.as_raw_fd(), (&raw const byte).cast(), 1) };
+        }
+    }
+
+    /// Non-blocking (neither end may ever wait) and closed on exec (a child must not inherit
+    /// them).
+    fn configure(fd: RawFd) -> io::Result<()> {
+        // SAFETY: fcntl on a descriptor we own, with flags read from it first.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
     }
 }
 
-#[cfg(windows)]
+/// Elsewhere (Windows), the console events arrive through tokio's listeners, on a thread of
+/// their own with a runtime of their own: outside the service's runtime, like on Unix.
+#[cfg(not(unix))]
 mod os {
-    use tokio::signal::windows;
+    use std::io;
+    use std::sync::Mutex;
+    use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+    use std::time::Duration;
 
-    use crate::Signal;
+    use super::Signal;
 
-    pub(super) struct Listener {
-        ctrl_c: windows::CtrlC,
-        ctrl_break: windows::CtrlBreak,
-        ctrl_close: windows::CtrlClose,
-        ctrl_shutdown: windows::CtrlShutdown,
+    pub(super) struct Events {
+        sender: Sender<Option<Signal>>,
+        receiver: Mutex<Receiver<Option<Signal>>>,
     }
 
-    pub(super) fn listen() -> std::io::Result<Listener> {
-        Ok(Listener {
-            ctrl_c: windows::ctrl_c()?,
-            ctrl_break: windows::ctrl_break()?,
-            ctrl_close: windows::ctrl_close()?,
-            ctrl_shutdown: windows::ctrl_shutdown()?,
-        })
+    #[derive(Clone)]
+    pub(super) struct Waker(Sender<Option<Signal>>);
+
+    impl Events {
+        pub(super) fn new() -> io::Result<Self> {
+            let (sender, receiver) = mpsc::channel();
+            Ok(Events {
+                sender,
+                receiver: Mutex::new(receiver),
+            })
+        }
+
+        pub(super) fn install(&self) -> io::Result<()> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let (installed, result) = mpsc::channel();
+            let sender = self.sender.clone();
+            std::thread::Builder::new()
+                .name("graceful-console".into())
+                .spawn(move || runtime.block_on(listen(sender, installed)))?;
+            result
+                .recv()
+                .unwrap_or_else(|_| Err(io::Error::other("the console listener stopped")))
+        }
+
+        pub(super) fn waker(&self) -> Waker {
+            Waker(self.sender.clone())
+        }
+
+        pub(super) fn wait(&self, timeout: Option<Duration>, signals: &mut Vec<Signal>) {
+            let receiver = self
+                .receiver
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let first = match timeout {
+                Some(timeout) => receiver.recv_timeout(timeout),
+                None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            let Ok(first) = first else { return };
+            signals.extend(first);
+            signals.extend(receiver.try_iter().flatten());
+        }
     }
 
-    impl Listener {
-        /// The next signal; `None` once the runtime's signal driver is gone.
-        pub(super) async fn next(&mut self) -> Option<Signal> {
-            tokio::select! {
-                Some(()) = self.ctrl_c.recv() => Some(Signal::Interrupt),
-                Some(()) = self.ctrl_break.recv() => Some(Signal::CtrlBreak),
-                Some(()) = self.ctrl_close.recv() => Some(Signal::CtrlClose),
-                Some(()) = self.ctrl_shutdown.recv() => Some(Signal::CtrlShutdown),
-                else => None,
+    impl Waker {
+        pub(super) fn wake(&self) {
+            let _ = self.0.send(None);
+        }
+    }
+
+    #[cfg(windows)]
+    async fn listen(sender: Sender<Option<Signal>>, installed: Sender<io::Result<()>>) {
+        use tokio::signal::windows;
+        let listeners = (|| {
+            Ok::<_, io::Error>((
+                windows::ctrl_c()?,
+                windows::ctrl_break()?,
+                windows::ctrl_close()?,
+                windows::ctrl_shutdown()?,
+            ))
+        })();
+        let (mut ctrl_c, mut ctrl_break, mut ctrl_close, mut ctrl_shutdown) = match listeners {
+            Ok(listeners) => {
+                let _ = installed.send(Ok(()));
+                listeners
+            }
+            Err(error) => {
+                let _ = installed.send(Err(error));
+                return;
+            }
+        };
+        loop {
+            let signal = tokio::select! {
+                Some(()) = ctrl_c.recv() => Signal::Interrupt,
+                Some(()) = ctrl_break.recv() => Signal::CtrlBreak,
+                Some(()) = ctrl_close.recv() => Signal::CtrlClose,
+                Some(()) = ctrl_shutdown.recv() => Signal::CtrlShutdown,
+                else => return,
+            };
+            if sender.send(Some(signal)).is_err() {
+                return;
             }
         }
+    }
+
+    #[cfg(not(windows))]
+    async fn listen(_: Sender<Option<Signal>>, installed: Sender<io::Result<()>>) {
+        let _ = installed.send(Err(io::Error::other("no signals on this platform")));
     }
 }

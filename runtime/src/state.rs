@@ -3,7 +3,7 @@
 //! "Are we shutting down?" is asked on hot paths (every request, every job), so it is one
 //! atomic load: `CancellationToken::is_cancelled` takes a mutex (tokio-rs/tokio#7775).
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
@@ -16,7 +16,6 @@ use crate::{Cause, Config, watchdog};
 
 const TRIGGERED: u8 = 0b01;
 const CANCELLED: u8 = 0b10;
-const FINISHED: u8 = 0b100;
 
 pub(crate) struct State {
     pub(crate) config: Config,
@@ -25,7 +24,10 @@ pub(crate) struct State {
     triggered: CancellationToken,
     /// Fired after the drain delay: tasks stop taking work. Handed out by `Shutdown::token`.
     cancel: CancellationToken,
-    cause: OnceLock<(Cause, Instant)>,
+    trigger: OnceLock<Trigger>,
+    progress: AtomicU8,
+    /// Whether `main`'s body (with the item resources' opening) is still running.
+    body_running: AtomicBool,
     pub(crate) tasks: TaskGroup,
     pub(crate) resources: Resources,
     pub(crate) provided: Provided,
@@ -33,15 +35,60 @@ pub(crate) struct State {
     opening: Mutex<Vec<&'static str>>,
 }
 
+/// What started shutdown, when, and the deadline that follows from it.
+pub(crate) struct Trigger {
+    pub(crate) cause: Cause,
+    pub(crate) at: Instant,
+    pub(crate) deadline: Instant,
+}
+
+/// Where the lifecycle is, for the watchdog's message when the deadline passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Progress {
+    /// Before the lifecycle noticed the trigger.
+    Running = 0,
+    DrainDelay = 1,
+    Draining = 2,
+    Closing = 3,
+    /// After the last close: dropping main's body and the resources, stopping the runtime.
+    Finishing = 4,
+}
+
+impl Progress {
+    /// Completes "the deadline passed …".
+    pub(crate) fn at_the_deadline(self) -> &'static str {
+        match self {
+            Progress::Running => {
+                "before the runtime could start the shutdown: every runtime thread is blocked (a \
+                 task is blocking a runtime thread: a busy loop, a blocking call or a deadlock)"
+            }
+            Progress::DrainDelay | Progress::Draining => {
+                "during the drain and the runtime did not finish: a task is blocking a runtime thread"
+            }
+            Progress::Closing => {
+                "while resources were closing and the runtime did not finish: a close or a task \
+                 is blocking a runtime thread"
+            }
+            Progress::Finishing => {
+                "after the resources closed, while dropping what was left (main's body, the \
+                 resources, tasks left on the runtime): a `Drop` is blocking"
+            }
+        }
+    }
+}
+
 impl State {
-    pub(crate) fn new(config: Config, runtime: tokio::runtime::Handle) -> Arc<Self> {
+    pub(crate) fn new(config: Config) -> Arc<Self> {
         Arc::new(State {
             config,
             flags: AtomicU8::new(0),
             triggered: CancellationToken::new(),
             cancel: CancellationToken::new(),
-            cause: OnceLock::new(),
-            tasks: TaskGroup::new(runtime),
+            trigger: OnceLock::new(),
+            progress: AtomicU8::new(Progress::Running as u8),
+            body_running: AtomicBool::new(false),
+            tasks: TaskGroup::new(),
             resources: Resources::default(),
             provided: Provided::default(),
             opening: Mutex::new(Vec::new()),
@@ -56,38 +103,29 @@ impl State {
         self.flags.load(Ordering::Acquire) & CANCELLED != 0
     }
 
-    pub(crate) fn is_finished(&self) -> bool {
-        self.flags.load(Ordering::Acquire) & FINISHED != 0
-    }
-
-    /// The sequence is over: the watchdog stands down.
-    pub(crate) fn finish(&self) {
-        self.flags.fetch_or(FINISHED, Ordering::AcqRel);
-    }
-
     /// Starts shutdown unless it has started already. Returns whether this call started it.
-    pub(crate) fn begin(self: &Arc<Self>, cause: Cause) -> bool {
-        let now = Instant::now();
-        if self.cause.set((cause, now)).is_err() {
+    ///
+    /// Called from any thread, the watchdog's included, so it cannot fail and does not wait:
+    /// no output (the lifecycle logs the start when it wakes), no allocation beyond the cause,
+    /// and a deadline that cannot overflow (the timeout is at most a day: `Config::run` checks).
+    pub(crate) fn begin(&self, cause: Cause) -> bool {
+        let at = Instant::now();
+        let deadline = at.checked_add(self.config.timeout).unwrap_or(at);
+        if self
+            .trigger
+            .set(Trigger {
+                cause,
+                at,
+                deadline,
+            })
+            .is_err()
+        {
             return false;
         }
         self.flags.fetch_or(TRIGGERED, Ordering::AcqRel);
-        let (cause, _) = self.cause();
-        let timeout = self.config.timeout;
-        let drain_delay_ms = self.config.drain_delay.as_millis() as u64;
-        if *cause == Cause::Completed {
-            // Nothing to worry an operator about: everything finished by itself.
-            tracing::info!(target: "graceful", cause = %cause, "shutdown started: closing within {timeout:?}");
-        } else {
-            tracing::warn!(
-                target: "graceful", cause = %cause, timeout_ms = timeout.as_millis() as u64, drain_delay_ms,
-                "shutdown started: not ready; draining within {timeout:?}"
-            );
-        }
-        // Started here rather than by the lifecycle so that the deadline holds even when
-        // every runtime thread is blocked and the lifecycle cannot run.
-        watchdog::start(self.clone(), now + self.config.timeout);
         self.triggered.cancel();
+        // The watchdog bounds the rest by the deadline, whatever the runtime does.
+        watchdog::wake();
         true
     }
 
@@ -97,9 +135,64 @@ impl State {
         self.cancel.cancel();
     }
 
+    /// What started shutdown. Only call after the trigger.
+    pub(crate) fn trigger(&self) -> &Trigger {
+        self.trigger.get().expect("shutdown has been triggered")
+    }
+
     /// The cause and the instant shutdown began. Only call after the trigger.
-    pub(crate) fn cause(&self) -> &(Cause, Instant) {
-        self.cause.get().expect("shutdown has been triggered")
+    pub(crate) fn cause(&self) -> (&Cause, Instant) {
+        let trigger = self.trigger();
+        (&trigger.cause, trigger.at)
+    }
+
+    /// The deadline of the shutdown, once it has begun.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.trigger.get().map(|trigger| trigger.deadline)
+    }
+
+    pub(crate) fn enter(&self, progress: Progress) {
+        self.progress.store(progress as u8, Ordering::Release);
+    }
+
+    pub(crate) fn progress(&self) -> Progress {
+        match self.progress.load(Ordering::Acquire) {
+            0 => Progress::Running,
+            1 => Progress::DrainDelay,
+            2 => Progress::Draining,
+            3 => Progress::Closing,
+            _ => Progress::Finishing,
+        }
+    }
+
+    pub(crate) fn set_body_running(&self, running: bool) {
+        self.body_running.store(running, Ordering::Release);
+    }
+
+    /// What still runs, for the watchdog's message: main's body or the resources it is
+    /// opening, the resources closing, then the tasks by name with their counts.
+    pub(crate) fn still_running(&self) -> Vec<String> {
+        let opening = self.opening();
+        let mut running: Vec<String> = opening
+            .iter()
+            .map(|name| format!("resource `{name}` (opening)"))
+            .collect();
+        if opening.is_empty() && self.body_running.load(Ordering::Acquire) {
+            running.push("`main`".to_owned());
+        }
+        running.extend(
+            self.resources
+                .closing()
+                .into_iter()
+                .map(|name| format!("resource `{name}` (closing)")),
+        );
+        running.extend(
+            self.tasks
+                .live_names()
+                .into_iter()
+                .map(|(name, count)| format!("`{name}` ({count})")),
+        );
+        running
     }
 
     pub(crate) fn set_opening(&self, names: Vec<&'static str>) {

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use tokio::runtime::Handle;
@@ -35,7 +35,10 @@ pub(crate) type TaskName = Cow<'static, str>;
 
 pub(crate) struct TaskGroup {
     tracker: TaskTracker,
-    runtime: Handle,
+    /// The service's runtime, where every task runs whichever thread spawns it. Set once the
+    /// runtime is built, which is after the group exists (the signal handlers, and so the
+    /// state they reach, come first).
+    runtime: OnceLock<Handle>,
     spawned: AtomicU64,
     live: LiveTasks,
     tallies: Tallies,
@@ -43,14 +46,14 @@ pub(crate) struct TaskGroup {
 }
 
 impl TaskGroup {
-    pub(crate) fn new(runtime: Handle) -> Self {
+    pub(crate) fn new() -> Self {
         let tracker = TaskTracker::new();
         // Closed from the start: `wait` then resolves as soon as nothing is running, which is
         // how "every task finished by itself" is noticed. Spawning still works once closed.
         tracker.close();
         TaskGroup {
             tracker,
-            runtime,
+            runtime: OnceLock::new(),
             spawned: AtomicU64::new(0),
             live: LiveTasks::default(),
             tallies: Tallies::default(),
@@ -58,8 +61,13 @@ impl TaskGroup {
         }
     }
 
+    /// Sets the runtime the tasks run on.
+    pub(crate) fn attach(&self, runtime: Handle) {
+        let _ = self.runtime.set(runtime);
+    }
+
     /// Counts a future that is not a spawned task (the body of `main`) as running work.
-    pub(crate) fn track<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+    pub(crate) fn track<F: Future>(&self, future: F) -> impl Future<Output = F::Output> + use<F> {
         self.tracker.track_future(future)
     }
 
@@ -117,7 +125,11 @@ where
             key,
         },
     };
-    let handle = group.tracker.spawn_on(task, &group.runtime);
+    let runtime = group
+        .runtime
+        .get()
+        .expect("tasks are spawned once the runtime is built");
+    let handle = group.tracker.spawn_on(task, runtime);
     group.live.fill(key, handle.abort_handle());
     handle
 }
