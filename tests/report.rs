@@ -145,3 +145,44 @@ fn a_task_aborted_through_its_handle_leaves_no_straggler() {
         .expect("tallied");
     assert_eq!(connection.aborted, 1);
 }
+
+#[test]
+fn an_absurd_timeout_is_a_startup_failure_naming_the_setting() {
+    let report = Config::new().timeout(Duration::MAX).run(|_| async {});
+    let Cause::Startup(error) = &report.cause else {
+        panic!("not a startup failure: {:?}", report.cause);
+    };
+    assert!(
+        error.starts_with("`timeout` (of #[graceful::main], or Config::timeout) is out of range"),
+        "{error}"
+    );
+    assert_eq!(report.exit_code(), 1);
+}
+
+#[test]
+fn once_run_has_returned_its_deadline_can_never_end_the_process() {
+    // The body is cut at the deadline and panics as it is dropped; `run` still returns a
+    // report, and nothing of it is left armed to end this process (the test binary) later.
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("dropped in anger");
+        }
+    }
+    let deadline = Duration::from_millis(300);
+    let report = Config::new()
+        .timeout(deadline)
+        .flavor(Flavor::CurrentThread)
+        .run(|shutdown| async move {
+            let _local = PanicsOnDrop;
+            shutdown.trigger("test");
+            std::future::pending::<()>().await;
+        });
+    assert_eq!(report.exit_code(), 1);
+    assert_eq!(
+        report.drop_panics,
+        ["main's body panicked when dropped at the deadline: dropped in anger"]
+    );
+    // Nothing to wait for but time: well past where the watchdog would have fired.
+    std::thread::sleep(deadline + Duration::from_secs(1));
+}

@@ -1,6 +1,9 @@
 //! Runs a fixture service as a real process, reads its event lines, sends it real signals.
 
-use std::io::{BufRead, BufReader, Read};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
@@ -12,7 +15,23 @@ pub struct Service {
     child: Child,
     lines: Receiver<String>,
     pub events: Vec<String>,
-    stderr: std::thread::JoinHandle<String>,
+    /// Reads stderr to the end, unless the test chose another kind of stderr.
+    stderr: Option<std::thread::JoinHandle<String>>,
+    /// The write end of a full pipe, kept open so the child's writes block rather than fail.
+    _full: Option<File>,
+}
+
+/// What the service's stderr is.
+#[derive(Clone, Copy, Debug)]
+pub enum Stderr {
+    /// A pipe the test reads.
+    Read,
+    /// A pipe whose reader is gone: every write fails with EPIPE (`service 2>&1 | head -1`).
+    Broken,
+    /// A pipe that is full and that nobody reads: every write blocks (a stalled log shipper).
+    Full,
+    /// No descriptor 2 at all.
+    Closed,
 }
 
 pub struct Exit {
@@ -27,17 +46,54 @@ impl Service {
     }
 
     pub fn start_with(binary: &str, scenario: &str, env: &[(&str, &str)]) -> Service {
-        let mut child = Command::new(binary)
+        Service::start_with_stderr(binary, scenario, env, Stderr::Read)
+    }
+
+    pub fn start_with_stderr(
+        binary: &str,
+        scenario: &str,
+        env: &[(&str, &str)],
+        stderr: Stderr,
+    ) -> Service {
+        let mut command = Command::new(binary);
+        command
             .env("SCENARIO", scenario)
             .env_remove("GRACEFUL_TIMEOUT")
             .env_remove("GRACEFUL_DRAIN_DELAY")
             .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(Stdio::piped());
+        let mut full = None;
+        match stderr {
+            Stderr::Read => {
+                command.stderr(Stdio::piped());
+            }
+            Stderr::Broken => {
+                let (read, write) = pipe();
+                drop(read);
+                command.stderr(write);
+            }
+            Stderr::Full => {
+                let (read, write) = pipe();
+                fill(&write);
+                command.stderr(write);
+                // The reader stays open (writes block, not fail) and is never read.
+                full = Some(read);
+            }
+            Stderr::Closed => {
+                command.stderr(Stdio::null());
+                // SAFETY: close(2) is async-signal-safe; the child only closes its own fd 2.
+                unsafe {
+                    command.pre_exec(|| {
+                        libc::close(2);
+                        Ok(())
+                    });
+                }
+            }
+        }
+        let mut child = command
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {binary}: {error}"));
         let stdout = child.stdout.take().expect("piped stdout");
-        let mut stderr = child.stderr.take().expect("piped stderr");
         let (sender, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -46,16 +102,19 @@ impl Service {
                 }
             }
         });
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
+        let stderr = child.stderr.take().map(|mut stderr| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = stderr.read_to_string(&mut text);
+                text
+            })
         });
         Service {
             child,
             lines,
             events: Vec::new(),
             stderr,
+            _full: full,
         }
     }
 
@@ -79,10 +138,14 @@ impl Service {
     }
 
     pub fn signal(&self, signal: i32) {
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: kill(2) with a pid we own and a valid signal number.
-        let result = unsafe { libc::kill(pid, signal) };
-        assert_eq!(result, 0, "kill({pid}, {signal}) failed");
+        send(self.child.id(), signal);
+    }
+
+    /// Sends `signal` and waits until the kernel has delivered it (it is no longer pending), so
+    /// that a signal sent next is a delivery of its own rather than merged into this one.
+    pub fn signal_delivered(&self, signal: i32) {
+        self.signal(signal);
+        wait_delivered(self.child.id(), signal);
     }
 
     /// Waits for the process to exit (at most `within`) and collects everything it printed.
@@ -104,7 +167,10 @@ impl Service {
                 self.events.push(event.to_owned());
             }
         }
-        let stderr = self.stderr.join().expect("stderr reader");
+        let stderr = self
+            .stderr
+            .map(|reader| reader.join().expect("stderr reader"))
+            .unwrap_or_default();
         (
             Exit {
                 code: status.code(),
@@ -114,6 +180,59 @@ impl Service {
             elapsed,
         )
     }
+}
+
+pub fn send(pid: u32, signal: i32) {
+    let pid = pid as libc::pid_t;
+    // SAFETY: kill(2) with a pid we own and a valid signal number.
+    let result = unsafe { libc::kill(pid, signal) };
+    assert_eq!(result, 0, "kill({pid}, {signal}) failed");
+}
+
+/// Waits until the kernel has handed `signal`, sent to the process, to one of its threads: it
+/// is no longer in the process's pending set. Checked as fast as `/proc` answers, so that what
+/// is sent next arrives as close behind the delivery as a test can make it.
+pub fn wait_delivered(pid: u32, signal: i32) {
+    let bit = 1u64 << (signal - 1);
+    let path = format!("/proc/{pid}/status");
+    let deadline = Instant::now() + SOON;
+    loop {
+        let status = std::fs::read_to_string(&path).expect("/proc/PID/status");
+        let pending = status
+            .lines()
+            .find_map(|line| line.strip_prefix("ShdPnd:"))
+            .map_or(0, |mask| u64::from_str_radix(mask.trim(), 16).unwrap_or(0));
+        if pending & bit == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "signal {signal} still pending after {SOON:?}"
+        );
+    }
+}
+
+/// A pipe, both ends closed on exec.
+fn pipe() -> (File, File) {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both are fresh descriptors that nothing else owns.
+    unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) }
+}
+
+/// Writes into the pipe until it is full.
+fn fill(write: &File) {
+    let fd = write.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // SAFETY: as above; non-blocking only while filling (the child gets the same file
+    // description, so it is set back).
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    let chunk = [b'x'; 4096];
+    while (&*write).write(&chunk).is_ok() {}
+    // SAFETY: as above.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
 }
 
 impl Exit {

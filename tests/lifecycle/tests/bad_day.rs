@@ -1,0 +1,325 @@
+//! The process always ends: the bad days of issue 10, each as an operator meets it. Real
+//! processes, real signals, real pipes; time bounds with wide margins.
+
+mod common;
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{SOON, Service, Stderr};
+
+const SERVICE: &str = env!("CARGO_BIN_EXE_service");
+const BLOCKED: &str = env!("CARGO_BIN_EXE_blocked");
+const DROPS: &str = env!("CARGO_BIN_EXE_drops");
+const QUICK: &str = env!("CARGO_BIN_EXE_quick");
+
+/// The watchdog ends a run at most this long after its deadline (0.5 s), plus room for a
+/// loaded machine.
+const PAST_THE_DEADLINE: Duration = Duration::from_secs(3);
+
+// 1. stderr is a pipe whose reader is gone.
+
+#[test]
+fn with_a_broken_stderr_a_second_sigterm_still_forces_the_exit() {
+    // The first signal's announcement fails to write; the listener must not die with it.
+    let mut service = Service::start_with_stderr(SERVICE, "slow_drain", &[], Stderr::Broken);
+    service.wait_for("ready");
+    service.signal_delivered(libc::SIGTERM);
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(143), "events: {:?}", exit.events);
+    // The drain alone would take 3 s.
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+}
+
+#[test]
+fn with_a_broken_stderr_a_failed_shutdown_still_exits_1() {
+    let mut service = Service::start_with_stderr(SERVICE, "fail_close", &[], Stderr::Broken);
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    // Not 101: writing the summary must not panic.
+    assert_eq!(exit.code, Some(1), "events: {:?}", exit.events);
+    exit.assert_order(&["closing cache", "closed db"]);
+}
+
+#[test]
+fn with_a_broken_stderr_the_deadline_still_ends_a_blocked_runtime() {
+    let mut service = Service::start_with_stderr(
+        env!("CARGO_BIN_EXE_blocked_runtime"),
+        "",
+        &[],
+        Stderr::Broken,
+    );
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "events: {:?}", exit.events);
+    assert!(exit.has("blocking the runtime thread"));
+    assert!(
+        elapsed < Duration::from_secs(1) + PAST_THE_DEADLINE,
+        "took {elapsed:?}"
+    );
+}
+
+#[test]
+fn with_stderr_closed_the_exit_code_is_still_honest() {
+    let mut service = Service::start_with_stderr(SERVICE, "fail_close", &[], Stderr::Closed);
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "events: {:?}", exit.events);
+    exit.assert_order(&["closing cache", "closed db"]);
+}
+
+// 2. stderr is a pipe nobody reads.
+
+#[test]
+fn with_a_full_stderr_a_clean_shutdown_exits_0_within_the_deadline() {
+    let mut service = Service::start_with_stderr(SERVICE, "idle", &[], Stderr::Full);
+    service.wait_for("job 1 started");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "events: {:?}", exit.events);
+    exit.assert_order(&[
+        "job 1 done",
+        "closed publisher",
+        "closed cache",
+        "closed db",
+    ]);
+    // Deadline 4 s: the announcement and the report cannot be written, and must not hold it.
+    assert!(
+        elapsed < Duration::from_secs(4) + PAST_THE_DEADLINE,
+        "took {elapsed:?}"
+    );
+}
+
+#[test]
+fn with_a_full_stderr_a_failed_shutdown_exits_1_within_the_deadline() {
+    let mut service = Service::start_with_stderr(SERVICE, "fail_close", &[], Stderr::Full);
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "events: {:?}", exit.events);
+    assert!(
+        elapsed < Duration::from_secs(4) + PAST_THE_DEADLINE,
+        "took {elapsed:?}"
+    );
+}
+
+#[test]
+fn with_a_full_stderr_a_second_sigterm_is_still_heard() {
+    let mut service = Service::start_with_stderr(SERVICE, "slow_drain", &[], Stderr::Full);
+    service.wait_for("ready");
+    service.signal_delivered(libc::SIGTERM);
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(143), "events: {:?}", exit.events);
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+}
+
+// 3. Every runtime thread is blocked before the signal.
+
+#[test]
+fn sigterm_is_heard_when_the_only_runtime_thread_is_blocked() {
+    let mut service = Service::start(BLOCKED, "current_thread");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    assert!(
+        elapsed < Duration::from_secs(1) + PAST_THE_DEADLINE,
+        "took {elapsed:?}"
+    );
+    assert!(
+        exit.stderr
+            .contains("received SIGTERM: shutting down within 1s"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    assert!(
+        exit.stderr
+            .contains("the 1s deadline passed before the runtime could start the shutdown: every runtime thread is blocked"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    assert!(
+        exit.stderr.contains("Still running: `main`"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn sigterm_is_heard_when_every_worker_and_the_main_thread_are_blocked() {
+    let mut service = Service::start(BLOCKED, "multi_thread");
+    service.wait_for("ready");
+    service.wait_for("blocking a worker");
+    service.wait_for("blocking a worker");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    assert!(
+        elapsed < Duration::from_secs(1) + PAST_THE_DEADLINE,
+        "took {elapsed:?}"
+    );
+    assert!(
+        exit.stderr.contains("Still running: `main`, `blocker` (2)"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+// 4. A signal while the handlers are being installed.
+
+#[test]
+fn a_signal_at_any_instant_of_startup_ends_the_process() {
+    // Before the handlers exist the default action kills the process; from then on, a clean
+    // shutdown. Never a process that runs on. The delay between the start and the signal
+    // follows a staircase: longer after a kill, shorter after a clean exit, so that it settles
+    // where the outcome flips, which is where the handlers are being installed.
+    let mut delay = Duration::from_millis(1);
+    let step = Duration::from_micros(10);
+    let (mut clean, mut killed) = (0, 0);
+    for round in 0..1000u32 {
+        let mut child = Command::new(QUICK)
+            .env_remove("GRACEFUL_TIMEOUT")
+            .env_remove("GRACEFUL_DRAIN_DELAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start quick");
+        let sent = Instant::now();
+        while sent.elapsed() < delay {
+            std::hint::spin_loop();
+        }
+        common::send(child.id(), libc::SIGTERM);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if sent.elapsed() > SOON {
+                let _ = child.kill();
+                panic!(
+                    "round {round}: SIGTERM {delay:?} after the start was lost: still running after {SOON:?}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        match (status.code(), status.signal()) {
+            (Some(0), _) => {
+                clean += 1;
+                delay = delay.saturating_sub(step);
+            }
+            (_, Some(libc::SIGTERM)) => {
+                killed += 1;
+                delay += step;
+            }
+            other => panic!("round {round}: unexpected end {other:?} ({status})"),
+        }
+    }
+    // Both outcomes happen many times, or the loop did not probe the installation.
+    assert!(
+        clean > 100 && killed > 100,
+        "{clean} clean, {killed} killed"
+    );
+}
+
+// 5. Two signals back to back.
+
+#[test]
+fn two_signals_back_to_back_force_the_exit_every_time() {
+    for (second, code) in [
+        (libc::SIGTERM, 143),
+        (libc::SIGINT, 130),
+        (libc::SIGTERM, 143),
+        (libc::SIGTERM, 143),
+    ] {
+        let mut service = Service::start(SERVICE, "slow_drain");
+        service.wait_for("ready");
+        // The second is sent the moment the first has been delivered.
+        service.signal_delivered(libc::SIGTERM);
+        service.signal(second);
+        let (exit, elapsed) = service.wait(SOON);
+        assert_eq!(exit.code, Some(code), "stderr:\n{}", exit.stderr);
+        assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    }
+}
+
+// 6. A huge timeout.
+
+#[test]
+fn an_absurd_timeout_is_refused_at_startup_naming_the_setting_and_the_range() {
+    let service = Service::start_with(SERVICE, "idle", &[("GRACEFUL_TIMEOUT", "300000000000y")]);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    assert!(!exit.has("opened db"), "nothing opens with a bad setting");
+    assert!(
+        exit.stderr.contains(
+            "GRACEFUL_TIMEOUT=300000000000y is out of range: the shutdown timeout must be longer than zero and at most 86400s (24h)"
+        ),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+// 7. Work after the last close.
+
+#[test]
+fn a_resource_drop_that_blocks_cannot_hold_the_exit_past_the_deadline() {
+    let mut service = Service::start(DROPS, "resource_drop_blocks");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["closed db", "dropping sticky"]);
+    // Deadline 2 s; the drop blocks for 20 s.
+    assert!(
+        elapsed < Duration::from_secs(2) + PAST_THE_DEADLINE,
+        "took {elapsed:?}"
+    );
+    assert!(
+        exit.stderr
+            .contains("after the resources closed, while dropping what was left"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn a_leftover_task_whose_drop_blocks_cannot_hold_the_exit_past_the_deadline() {
+    let mut service = Service::start(DROPS, "leftover_drop_blocks");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["closed db", "leftover task dropped"]);
+    assert!(
+        elapsed < Duration::from_secs(2) + PAST_THE_DEADLINE,
+        "took {elapsed:?}"
+    );
+}
+
+#[test]
+fn a_panic_in_the_drop_of_mains_body_at_the_deadline_is_reported_and_exits_1() {
+    let mut service = Service::start(DROPS, "body_drop_panics");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    // Not 101, and the teardown and the report still happen.
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["main's local dropped", "closing db", "closed db"]);
+    assert!(
+        exit.stderr
+            .contains("main's body panicked when dropped at the deadline: local dropped in anger"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    assert!(
+        exit.stderr
+            .contains("task `main` (1 running) aborted at the deadline"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
