@@ -1,4 +1,6 @@
 //! Runs a fixture service as a real process, reads its event lines, sends it real signals.
+// Shared by several test binaries, each of which uses part of it.
+#![allow(dead_code)]
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
