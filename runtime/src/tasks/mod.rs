@@ -88,7 +88,7 @@ impl TaskGroup {
     pub(crate) fn abort_stragglers(&self) -> Vec<(String, usize)> {
         let stragglers = count_by_name(self.live.drain());
         for (tally, count) in &stragglers {
-            tally.count(Ending::Aborted, *count as u64);
+            self.tallies.end(tally, Ending::Aborted, *count as u64);
         }
         stragglers
             .into_iter()
@@ -176,7 +176,7 @@ impl Drop for Unfinished {
         let Some(state) = &self.state else { return };
         // `None` when the deadline already aborted (and counted) it.
         if let Some(tally) = state.tasks.live.remove(self.key) {
-            tally.count(Ending::Aborted, 1);
+            state.tasks.tallies.end(&tally, Ending::Aborted, 1);
         }
     }
 }
@@ -211,10 +211,10 @@ fn finish<T: Outcome>(state: &Arc<State>, key: SlotKey, result: Result<T, String
         }),
     };
     let Some(cause) = cause else {
-        tally.count(Ending::Succeeded, 1);
+        state.tasks.tallies.end(&tally, Ending::Succeeded, 1);
         return;
     };
-    tally.count(Ending::Failed, 1);
+    state.tasks.tallies.end(&tally, Ending::Failed, 1);
     state
         .tasks
         .failures

@@ -3,6 +3,11 @@
 //! A task holds its name's tally (one `Arc`) and bumps an atomic counter when it ends, so
 //! finishing a task never takes a lock; looking a name up takes one at spawn, held for a hash
 //! lookup.
+//!
+//! Memory is bounded by the tasks alive, not by the names ever seen: the first
+//! [`NAMED_TALLIES`] names keep a tally of their own for the whole run, and a later name's
+//! tally is folded into one aggregate ("N other names") when its last task ends. A service that
+//! names every job apart (`format!("job-{id}")`) keeps its report exact in sum, and flat in size.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +17,9 @@ use crate::report::TaskReport;
 
 use super::TaskName;
 
+/// How many names keep a line of their own in the report once their tasks have ended.
+pub(crate) const NAMED_TALLIES: usize = 1000;
+
 pub(super) struct Tally {
     pub(super) name: TaskName,
     /// Position of the name's first spawn, to report names in that order.
@@ -19,6 +27,12 @@ pub(super) struct Tally {
     succeeded: AtomicU64,
     failed: AtomicU64,
     aborted: AtomicU64,
+    /// Tasks of this tally that have not ended. Raised only under the names' lock, so that a
+    /// tally found at zero there has no task left and none to come.
+    live: AtomicU64,
+    /// Whether it is folded into the aggregate when `live` falls to zero (it came after the
+    /// first `NAMED_TALLIES` names).
+    folds: bool,
 }
 
 /// How a task ended, for its tally.
@@ -30,13 +44,12 @@ pub(super) enum Ending {
 }
 
 impl Tally {
-    pub(super) fn count(&self, ending: Ending, tasks: u64) {
-        let counter = match ending {
+    fn counter(&self, ending: Ending) -> &AtomicU64 {
+        match ending {
             Ending::Succeeded => &self.succeeded,
             Ending::Failed => &self.failed,
             Ending::Aborted => &self.aborted,
-        };
-        counter.fetch_add(tasks, Ordering::Relaxed);
+        }
     }
 
     fn report(&self) -> TaskReport {
@@ -48,7 +61,7 @@ impl Tally {
     }
 }
 
-/// Every name spawned so far, in order of first spawn.
+/// Every name spawned so far (or the aggregate of those folded).
 #[derive(Default)]
 pub(super) struct Tallies {
     names: Mutex<Names>,
@@ -56,8 +69,18 @@ pub(super) struct Tallies {
 
 #[derive(Default)]
 struct Names {
-    index: HashMap<TaskName, usize>,
-    in_order: Vec<Arc<Tally>>,
+    by_name: HashMap<TaskName, Arc<Tally>>,
+    next_rank: usize,
+    /// The tallies folded so far, summed.
+    folded: Folded,
+}
+
+#[derive(Default)]
+struct Folded {
+    names: u64,
+    succeeded: u64,
+    failed: u64,
+    aborted: u64,
 }
 
 impl Tallies {
@@ -66,30 +89,110 @@ impl Tallies {
         self.names.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The tally of `name`, created at its first spawn.
+    /// The tally of `name` for one more task, created at the name's first spawn.
     pub(super) fn of(&self, name: TaskName) -> Arc<Tally> {
         let mut names = self.names();
-        if let Some(&rank) = names.index.get(&*name) {
-            return names.in_order[rank].clone();
+        if let Some(tally) = names.by_name.get(&*name) {
+            tally.live.fetch_add(1, Ordering::Relaxed);
+            return tally.clone();
         }
-        let rank = names.in_order.len();
+        let rank = names.next_rank;
+        names.next_rank += 1;
         let tally = Arc::new(Tally {
             name: name.clone(),
             rank,
             succeeded: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             aborted: AtomicU64::new(0),
+            live: AtomicU64::new(1),
+            folds: rank >= NAMED_TALLIES,
         });
-        names.index.insert(name, rank);
-        names.in_order.push(tally.clone());
+        names.by_name.insert(name, tally.clone());
         tally
     }
 
+    /// Counts `tasks` tasks of `tally` as ended. Every task of a tally ends exactly once.
+    pub(super) fn end(&self, tally: &Arc<Tally>, ending: Ending, tasks: u64) {
+        tally.counter(ending).fetch_add(tasks, Ordering::Relaxed);
+        if tally.live.fetch_sub(tasks, Ordering::AcqRel) == tasks && tally.folds {
+            self.fold(tally);
+        }
+    }
+
+    /// Folds a tally whose last task has ended into the aggregate, unless a spawn took it up
+    /// again meanwhile.
+    fn fold(&self, tally: &Arc<Tally>) {
+        let mut names = self.names();
+        let current = names
+            .by_name
+            .get(&*tally.name)
+            .is_some_and(|current| Arc::ptr_eq(current, tally));
+        if !current || tally.live.load(Ordering::Acquire) != 0 {
+            return;
+        }
+        names.by_name.remove(&*tally.name);
+        let report = tally.report();
+        let folded = &mut names.folded;
+        folded.names += 1;
+        folded.succeeded += report.succeeded;
+        folded.failed += report.failed;
+        folded.aborted += report.aborted;
+    }
+
+    /// A line per name in order of first spawn, then the aggregate of the folded names.
     pub(super) fn reports(&self) -> Vec<TaskReport> {
-        self.names()
-            .in_order
+        let names = self.names();
+        let mut tallies: Vec<&Arc<Tally>> = names.by_name.values().collect();
+        tallies.sort_by_key(|tally| tally.rank);
+        let mut reports: Vec<TaskReport> = tallies.iter().map(|tally| tally.report()).collect();
+        let folded = &names.folded;
+        if folded.names > 0 {
+            let mut report = TaskReport::new(&format!(
+                "({} other names, past the first {NAMED_TALLIES})",
+                folded.names
+            ));
+            report.succeeded = folded.succeeded;
+            report.failed = folded.failed;
+            report.aborted = folded.aborted;
+            reports.push(report);
+        }
+        reports
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_past_the_cap_are_folded_when_their_last_task_ends() {
+        let tallies = Tallies::default();
+        let first = tallies.of("first".into());
+        for n in 1..NAMED_TALLIES + 500 {
+            let tally = tallies.of(format!("job-{n}").into());
+            tallies.end(&tally, Ending::Succeeded, 1);
+        }
+        // A folded name spawned again gets a fresh line; one still running keeps its own.
+        let running = tallies.of(format!("job-{}", NAMED_TALLIES + 100).into());
+        assert_eq!(tallies.names().by_name.len(), NAMED_TALLIES + 1);
+        tallies.end(&first, Ending::Failed, 1);
+
+        let reports = tallies.reports();
+        assert_eq!(reports.len(), NAMED_TALLIES + 2);
+        assert_eq!((reports[0].name.as_str(), reports[0].failed), ("first", 1));
+        let aggregate = reports.last().unwrap();
+        assert_eq!(aggregate.name, "(500 other names, past the first 1000)");
+        assert_eq!(aggregate.succeeded, 500);
+        let total: u64 = reports
             .iter()
-            .map(|tally| tally.report())
-            .collect()
+            .map(|r| r.succeeded + r.failed + r.aborted)
+            .sum();
+        assert_eq!(
+            total,
+            NAMED_TALLIES as u64 + 500,
+            "every ended task counted once"
+        );
+        tallies.end(&running, Ending::Aborted, 1);
+        assert_eq!(tallies.names().by_name.len(), NAMED_TALLIES);
     }
 }

@@ -122,7 +122,12 @@ impl Service {
 
     /// Waits for an event line starting with `prefix`; panics with what was seen otherwise.
     pub fn wait_for(&mut self, prefix: &str) {
-        let deadline = Instant::now() + SOON;
+        self.wait_for_within(prefix, SOON);
+    }
+
+    /// [`wait_for`](Self::wait_for), for something that takes longer than [`SOON`].
+    pub fn wait_for_within(&mut self, prefix: &str, within: Duration) {
+        let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(50))
                 && let Some(event) = line.strip_prefix("event ")
@@ -134,7 +139,7 @@ impl Service {
             }
         }
         panic!(
-            "no event `{prefix}` within {SOON:?}; events so far: {:?}",
+            "no event `{prefix}` within {within:?}; events so far: {:?}",
             self.events
         );
     }
