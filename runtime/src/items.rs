@@ -177,16 +177,16 @@ pub(crate) async fn open_all(shutdown: &Shutdown, items: &[&'static ItemResource
         if stopped() {
             return false;
         }
-        let failures = open_group(shutdown, group).await;
-        if !failures.is_empty() {
-            state.begin(Cause::Startup(failures.join("; ")));
+        // A failure has started shutdown already, with the first as its cause.
+        if !open_group(shutdown, group).await.is_empty() {
             return false;
         }
     }
     items.is_empty() || !stopped()
 }
 
-/// Opens a group of equal order concurrently; returns its failures.
+/// Opens a group of equal order concurrently; returns its failures. The first one starts
+/// shutdown as soon as it happens.
 ///
 /// The constructors are polled here, inside `main`'s body, rather than spawned: when the
 /// deadline drops the body, they are dropped with it, and none can register a resource after
@@ -226,6 +226,8 @@ async fn open_group(shutdown: &Shutdown, group: &[&'static ItemResource]) -> Vec
             };
             if let Some(failure) = failure {
                 tracing::error!(target: "graceful", resource = item.name, "{failure}");
+                // At once, whatever its siblings still do: the deadline then bounds them.
+                state.begin(Cause::Startup(failure.clone()));
                 failures.push(failure);
             }
             *slot = None;

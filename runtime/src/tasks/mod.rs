@@ -14,6 +14,7 @@ mod tally;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -23,7 +24,7 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
-use crate::catch_unwind::CatchUnwind;
+use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::report::{TaskFailure, TaskReport};
 use crate::state::State;
 use crate::{Cause, Outcome};
@@ -182,39 +183,31 @@ impl Drop for Unfinished {
 }
 
 fn finish<T: Outcome>(state: &Arc<State>, key: SlotKey, result: Result<T, String>) {
+    let failure = failure_of(result);
     // A task that ends in the instant the deadline aborts it was counted as aborted; its
     // result comes too late for the report, but a failure is still logged.
     let Some(tally) = state.tasks.live.remove(key) else {
-        let failure = match result {
-            Ok(output) => output
-                .into_result()
-                .err()
-                .map(|error| crate::error::render(&*error)),
-            Err(panic) => Some(format!("panicked: {panic}")),
-        };
         if let Some(failure) = failure {
-            tracing::warn!(target: "graceful", "a task counted as aborted at the deadline had just failed: {failure}");
+            tracing::warn!(target: "graceful", "a task counted as aborted at the deadline had just failed: {}", failure.message);
         }
         return;
     };
-    let cause = match result {
-        Ok(output) => match output.into_result() {
-            Ok(()) => None,
-            Err(error) => Some(Cause::TaskFailed {
-                task: tally.name.to_string(),
-                error: crate::error::render(&*error),
-            }),
-        },
-        Err(message) => Some(Cause::TaskPanicked {
-            task: tally.name.to_string(),
-            message,
-        }),
-    };
-    let Some(cause) = cause else {
+    let Some(failure) = failure else {
         state.tasks.tallies.end(&tally, Ending::Succeeded, 1);
         return;
     };
     state.tasks.tallies.end(&tally, Ending::Failed, 1);
+    let task = tally.name.to_string();
+    let cause = match failure.panicked {
+        true => Cause::TaskPanicked {
+            task,
+            message: failure.message,
+        },
+        false => Cause::TaskFailed {
+            task,
+            error: failure.message,
+        },
+    };
     state
         .tasks
         .failures
@@ -223,6 +216,37 @@ fn finish<T: Outcome>(state: &Arc<State>, key: SlotKey, result: Result<T, String
         .push(TaskFailure::from_cause(&cause));
     tracing::error!(target: "graceful", task = %tally.name, "{cause}");
     state.begin(cause);
+}
+
+/// How a task failed, rendered.
+struct Failure {
+    panicked: bool,
+    message: String,
+}
+
+/// Renders what a task ended with. Everything of the task's own code that runs here (its
+/// error's conversion, `Display`, sources and `Drop`) runs under the catcher, like the task
+/// itself: one that panics is still a failure, not a task that vanishes from the report.
+fn failure_of<T: Outcome>(result: Result<T, String>) -> Option<Failure> {
+    let rendered = catch_unwind(AssertUnwindSafe(move || match result {
+        Ok(output) => output.into_result().err().map(|error| Failure {
+            panicked: false,
+            message: crate::error::render(&*error),
+        }),
+        Err(message) => Some(Failure {
+            panicked: true,
+            message,
+        }),
+    }));
+    rendered.unwrap_or_else(|panic| {
+        Some(Failure {
+            panicked: false,
+            message: format!(
+                "an error that panicked while being rendered: {}",
+                panic_message(panic.as_ref())
+            ),
+        })
+    })
 }
 
 /// Tallies in order of their name's first spawn, each with how many tasks it holds.

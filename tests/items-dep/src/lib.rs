@@ -56,6 +56,11 @@ impl Close for Tracer {
 
 #[graceful::resource(order = 20)]
 async fn tracer(metrics: Metrics) -> Result<Tracer, BoxError> {
+    if graceful_lifecycle_tests::scenario() == "sibling_fails" {
+        // Never opens: the failure of its sibling `cache` must not wait for it.
+        event("tracer opening");
+        std::future::pending::<()>().await;
+    }
     event(format!("opened tracer (count {})", metrics.count()));
     Ok(Tracer { metrics })
 }

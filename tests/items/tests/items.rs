@@ -150,6 +150,32 @@ fn a_constructor_that_never_finishes_is_cut_at_the_deadline_and_named() {
 }
 
 #[test]
+fn a_failing_constructor_starts_shutdown_at_once_whatever_its_siblings_do() {
+    // The cache fails after 100 ms; the tracer, of the same order, never finishes opening.
+    let mut service = Service::start(SERVICE, "sibling_fails");
+    service.wait_for("tracer opening");
+    let (exit, elapsed) = service.wait(SOON);
+
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    assert!(
+        exit.stderr
+            .contains("startup failed: resource `cache` failed to open: the cache cluster is down"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    assert!(
+        exit.stderr
+            .contains("task `tracer (opening)` (1 running) aborted at the deadline"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    // timeout = "3s", from the failure on.
+    assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
+    assert!(!exit.has("main started"));
+    exit.assert_order(&["closing db 1", "closing metrics", "closing settings"]);
+}
+
+#[test]
 fn the_startup_check_names_every_problem_before_anything_opens() {
     let service = Service::start(BROKEN, "");
     let (exit, _) = service.wait(SOON);

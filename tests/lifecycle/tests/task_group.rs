@@ -4,9 +4,26 @@ mod common;
 
 use std::time::Duration;
 
-use common::Service;
+use common::{SOON, Service};
 
 const NAMES: &str = env!("CARGO_BIN_EXE_names");
+const SERVICE: &str = env!("CARGO_BIN_EXE_service");
+
+#[test]
+fn a_task_error_whose_display_panics_still_fails_the_shutdown() {
+    let mut service = Service::start(SERVICE, "display_panics");
+    service.wait_for("ready");
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["closed publisher", "closed cache", "closed db"]);
+    assert!(
+        exit.stderr.contains(
+            "task `http` failed: an error that panicked while being rendered: Display of Unprintable"
+        ),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
 
 fn names_run(scenario: &str) -> Service {
     Service::start(NAMES, scenario)

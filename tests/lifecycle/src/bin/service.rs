@@ -65,6 +65,10 @@ async fn main(shutdown: Shutdown) -> Result<(), BoxError> {
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 panic!("handler bug: index out of bounds");
             }
+            "display_panics" => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                return Err(Box::new(Unprintable) as BoxError);
+            }
             "stuck_blocking" => {
                 other.cancelled().await;
                 // A blocking call that never returns: must not hold the process past the deadline.
@@ -87,3 +91,15 @@ async fn main(shutdown: Shutdown) -> Result<(), BoxError> {
     event("ready");
     Ok(())
 }
+
+/// An error whose `Display` panics.
+#[derive(Debug)]
+struct Unprintable;
+
+impl std::fmt::Display for Unprintable {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("Display of Unprintable")
+    }
+}
+
+impl std::error::Error for Unprintable {}

@@ -20,7 +20,11 @@ impl Close for Cache {
 
 /// Same order as the library's tracer: they open together and close together.
 #[graceful::resource(order = 20)]
-async fn cache(db: Resource<Db>) -> Cache {
+async fn cache(db: Resource<Db>) -> Result<Cache, BoxError> {
+    if graceful_lifecycle_tests::scenario() == "sibling_fails" {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        return Err("the cache cluster is down".into());
+    }
     event(format!("opened cache on db {}", db.serial));
-    Cache { db }
+    Ok(Cache { db })
 }

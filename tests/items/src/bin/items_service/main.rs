@@ -3,7 +3,8 @@
 //! cache and tracer (20, tracer from dep), audit (30); `main` then takes some by type.
 //!
 //! `SCENARIO` makes the audit log's constructor fail (`fail_open`), panic (`panic_open`), take
-//! its time (`slow_open`) or never finish (`hang_open`).
+//! its time (`slow_open`) or never finish (`hang_open`); `sibling_fails` makes the cache fail
+//! while the tracer, of the same order, never finishes opening.
 
 mod audit;
 mod cache;
