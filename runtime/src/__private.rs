@@ -138,9 +138,11 @@ where
     let value = Arc::new(value);
     let for_close = value.clone();
     tracing::info!(target: "graceful", resource = spec.name, order = spec.order, "opened resource `{}`", spec.name);
-    shutdown.state().resources.push(
+    let state = shutdown.state();
+    state.resources.push(
         spec,
         Box::new(move || Box::pin(async move { close(for_close).await.into_result() })),
+        &state.config,
     );
     Resource::from(value)
 }

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+mod budget;
 mod catch_unwind;
 mod cause;
 mod close;

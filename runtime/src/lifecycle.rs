@@ -15,9 +15,11 @@ use std::sync::Arc;
 
 use tokio::time::{Instant, sleep_until, timeout_at};
 
+use crate::budget::{self, STOP_BUDGET};
 use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::report::Phase;
 use crate::state::{Progress, State};
+use crate::tasks::Accepting;
 use crate::{Cause, Config, Flavor, MainOutput, Report, Shutdown, items, plan, watchdog};
 
 impl Config {
@@ -139,7 +141,7 @@ async fn lifecycle(state: &Arc<State>, main: MainFn<'_>) -> Report {
     let triggered_at = Instant::from_std(trigger.at);
     let deadline = Instant::from_std(trigger.deadline);
     log_trigger(&cause, state.config.timeout);
-    let drain_deadline = deadline - state.resources.reserved().min(state.config.timeout);
+    let drain_deadline = deadline - budget::drain_cut(&state.config, state.resources.reserved());
     let mut phases = Vec::new();
 
     // Skipped when everything finished by itself, and when the service never started.
@@ -148,13 +150,20 @@ async fn lifecycle(state: &Arc<State>, main: MainFn<'_>) -> Report {
         phases.push(phase("drain delay", triggered_at));
     }
     let drain_started = Instant::now();
-    let stragglers = drain(state, &mut body, drain_deadline).await;
+    let mut stragglers = drain(state, &mut body, drain_deadline).await;
     let (main_error, body_panic) = body.finish();
     state.set_body_running(false);
+    // Abort, then wait: no aborted task may still be in a poll or its `Drop` when the first
+    // resource closes.
+    let stop_by = (Instant::now() + STOP_BUDGET).min(deadline);
+    let mut unstopped = stop(state, stop_by, Tracked::Group).await;
     phases.push(phase("drain", drain_started));
 
     let close_started = Instant::now();
     let (resources, close_panic) = close(state, deadline).await;
+    let (late, late_unstopped) = close_tasks(state, deadline).await;
+    stragglers.extend(late);
+    unstopped.extend(late_unstopped);
     phases.push(phase("close", close_started));
 
     state.enter(Progress::Finishing);
@@ -176,6 +185,7 @@ async fn lifecycle(state: &Arc<State>, main: MainFn<'_>) -> Report {
         tasks,
         failures,
         stragglers,
+        unstopped,
         resources,
         drop_panics: [body_panic, close_panic, forgotten]
             .into_iter()
@@ -284,7 +294,8 @@ async fn drain_delay<F: Future<Output = Result<(), String>>>(
 }
 
 /// Cancel, then drain: every task and main's body finish what they took, or are aborted and
-/// named at the drain's deadline. Returns the stragglers.
+/// named at the drain's deadline. Either way the group is closed at the end: a spawn from then
+/// on is aborted before it runs. Returns the stragglers.
 async fn drain<F: Future<Output = Result<(), String>>>(
     state: &State,
     body: &mut Body<F>,
@@ -298,11 +309,15 @@ async fn drain<F: Future<Output = Result<(), String>>>(
         .alongside(timeout_at(drain_deadline, state.tasks.wait()))
         .await
         .is_ok();
+    let aborted = state.tasks.close(Accepting::None);
     if drained {
         tracing::info!(target: "graceful", elapsed_ms = drain_started.elapsed().as_millis() as u64, "drained");
+        for (name, count) in &aborted {
+            tracing::warn!(target: "graceful", task = %name, count, "spawned as the drain ended: aborted");
+        }
         return Vec::new();
     }
-    let mut stragglers = state.tasks.abort_stragglers();
+    let mut stragglers = aborted;
     if !body.is_done() {
         let opening = state.opening();
         if opening.is_empty() {
@@ -318,21 +333,70 @@ async fn drain<F: Future<Output = Result<(), String>>>(
     stragglers
 }
 
-/// Close: only now, with the drain complete or cut, do resources close. Returns their reports,
-/// and the teardown's own panic if it had one (a bug: every close's panic is caught).
-async fn close(
-    state: &Arc<State>,
-    deadline: Instant,
-) -> (Vec<crate::ResourceReport>, Option<String>) {
-    state.enter(Progress::Closing);
-    // On a worker thread: each close is a task of its own, and a task spawned from a worker
-    // starts on that worker without waking another thread (this function runs on the thread
-    // that called `block_on`, where every spawn is a hand-off).
-    let closing = state.clone();
-    match tokio::spawn(async move { closing.resources.close_all(deadline).await }).await {
-        Ok(resources) => (resources, None),
-        Err(error) => (Vec::new(), Some(format!("the teardown failed: {error}"))),
+/// Which tasks [`stop`] waits for.
+#[derive(Clone, Copy)]
+enum Tracked {
+    /// Every task of the group (and main's body).
+    Group,
+    /// Only those the closes spawned.
+    Closes,
+}
+
+/// Waits, until `bound` at most, for the tasks aborted to stop: for their futures to be
+/// dropped, once the poll they are in has returned and their `Drop` has run. Returns those that
+/// have not, by name.
+async fn stop(state: &State, bound: Instant, tracked: Tracked) -> Vec<(String, usize)> {
+    let stopped = match tracked {
+        Tracked::Group => timeout_at(bound, state.tasks.wait()).await,
+        Tracked::Closes => timeout_at(bound, state.tasks.wait_closes()).await,
+    };
+    if stopped.is_ok() {
+        return Vec::new();
     }
+    let unstopped = state.tasks.unstopped();
+    for (name, count) in &unstopped {
+        tracing::error!(
+            target: "graceful", task = %name, count,
+            "did not stop within {STOP_BUDGET:?} of its abort: a poll or a `Drop` of it is blocking its thread"
+        );
+    }
+    unstopped
+}
+
+/// Close: only now, with the drain complete or cut and the aborted tasks stopped, do resources
+/// close. The group takes the tasks they spawn, and nothing else. Returns their reports, and the
+/// teardown's own panic if it had one (a bug: every close's panic is caught).
+async fn close(state: &State, deadline: Instant) -> (Vec<crate::ResourceReport>, Option<String>) {
+    state.enter(Progress::Closing);
+    state.tasks.take_closes();
+    match CatchUnwind::new(state.resources.close_all(deadline)).await {
+        Ok(resources) => (resources, None),
+        Err(message) => (
+            Vec::new(),
+            Some(format!("the teardown panicked: {message}")),
+        ),
+    }
+}
+
+/// The tasks the closes spawned and did not wait for (a flush in the background) run until the
+/// deadline; then the group takes nothing more, and what is left is aborted and named. Returns
+/// the stragglers and those that did not stop.
+async fn close_tasks(
+    state: &State,
+    deadline: Instant,
+) -> (Vec<(String, usize)>, Vec<(String, usize)>) {
+    let done = timeout_at(deadline, state.tasks.wait_closes())
+        .await
+        .is_ok();
+    let aborted = state.tasks.close(Accepting::None);
+    if done {
+        return (Vec::new(), Vec::new());
+    }
+    for (name, count) in &aborted {
+        tracing::error!(target: "graceful", task = %name, count, "spawned by a close, still running at the deadline: aborted");
+    }
+    let unstopped = stop(state, Instant::now() + STOP_BUDGET, Tracked::Closes).await;
+    (aborted, unstopped)
 }
 
 fn phase(name: &'static str, started: Instant) -> Phase {

@@ -23,6 +23,9 @@ pub struct Report {
     pub failures: Vec<TaskFailure>,
     /// Work still running when the drain's time ran out, aborted: (name, how many).
     pub stragglers: Vec<(String, usize)>,
+    /// Tasks aborted that had not stopped (their poll or their `Drop` still running) when the
+    /// closes began, or at the end: (name, how many).
+    pub unstopped: Vec<(String, usize)>,
     /// Every resource in the order it was closed.
     pub resources: Vec<ResourceReport>,
     /// Panics of `Drop` after the drain: main's body dropped at the deadline, the last handle
@@ -196,6 +199,7 @@ impl Report {
             tasks: Vec::new(),
             failures: Vec::new(),
             stragglers: Vec::new(),
+            unstopped: Vec::new(),
             resources: Vec::new(),
             drop_panics: Vec::new(),
             timeout,
@@ -211,6 +215,7 @@ impl Report {
             && self.main_error.is_none()
             && self.failures.is_empty()
             && self.stragglers.is_empty()
+            && self.unstopped.is_empty()
             && self.drop_panics.is_empty()
             && self
                 .resources
@@ -272,6 +277,12 @@ impl Report {
             let _ = write!(
                 out,
                 "\n  task `{name}` ({count} running) aborted at the deadline"
+            );
+        }
+        for (name, count) in &self.unstopped {
+            let _ = write!(
+                out,
+                "\n  task `{name}` ({count}) did not stop when aborted: a poll or a `Drop` of it was blocking"
             );
         }
         for resource in self

@@ -2,19 +2,26 @@
 //!
 //! Resources close after the drain, in descending `(stage, order)`: a writer with a higher
 //! order is flushed before the connection it writes to closes. Equal keys close concurrently.
-//! Each close runs in its own task under its own `timeout`, so one that fails, panics or hangs
-//! is reported and the next group still closes (OTP semantics, not "skip the rest").
+//! Each close runs under its own `timeout` on a thread of its own (tokio's blocking pool, driving
+//! the close with `Handle::block_on`), so one that fails, panics, hangs or blocks its thread is
+//! reported and the next group still closes (OTP semantics, not "skip the rest"): a close that
+//! blocked a runtime worker would stop that worker's timers too, its own timeout among them, on
+//! a runtime of one worker (a one-CPU container) or on the current-thread scheduler.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use tokio::runtime::Handle;
 use tokio::time::{Instant, timeout_at};
 
-use crate::BoxError;
+use crate::budget::DEFAULT_CLOSE_RESERVE;
 use crate::catch_unwind::panic_message;
 use crate::report::{ResourceOutcome, ResourceReport};
+use crate::tasks::close_scope;
+use crate::{BoxError, Config, budget, output};
 
 type CloseFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
 type CloseFn = Box<dyn FnOnce() -> CloseFuture + Send>;
@@ -54,44 +61,42 @@ pub(crate) struct Resources {
     entries: Mutex<Vec<Entry>>,
     /// The group closing now, for the watchdog's message if a close blocks past the deadline.
     closing: Mutex<Vec<&'static str>>,
+    /// Whether the startup warning about budgets past what the drain can give was logged.
+    warned: AtomicBool,
 }
 
 impl Resources {
-    pub(crate) fn push(&self, spec: ResourceSpec, close: CloseFn) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        // Without an explicit order, each resource is its own group, in creation order.
-        let order = spec.order.unwrap_or(entries.len() as i64);
-        entries.push(Entry {
-            name: spec.name,
-            key: (spec.stage, order),
-            timeout: spec.timeout,
-            close,
-        });
+    /// Registers a resource for the teardown; warns, once, if the close budgets now exceed what
+    /// the drain can leave them (see `budget`).
+    pub(crate) fn push(&self, spec: ResourceSpec, close: CloseFn, config: &Config) {
+        let reserve = {
+            let mut entries = lock(&self.entries);
+            // Without an explicit order, each resource is its own group, in creation order.
+            let order = spec.order.unwrap_or(entries.len() as i64);
+            entries.push(Entry {
+                name: spec.name,
+                key: (spec.stage, order),
+                timeout: spec.timeout,
+                close,
+            });
+            reserve(&entries)
+        };
+        if let Some(warning) = budget::warning(config, reserve)
+            && !self.warned.swap(true, Ordering::Relaxed)
+        {
+            output::log(tracing::Level::WARN, None, warning);
+        }
     }
 
-    /// Time the teardown may need: per group, the longest declared `timeout`, summed. The
-    /// drain is cut this much before the deadline so a hung task cannot eat the flush's budget.
+    /// Time the teardown may need: per group, the longest close budget, summed. The drain is
+    /// cut this much before the deadline (see `budget`), so that a hung task cannot eat it.
     pub(crate) fn reserved(&self) -> Duration {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut keys: Vec<_> = entries.iter().map(|entry| entry.key).collect();
-        keys.sort();
-        keys.dedup();
-        keys.iter()
-            .map(|key| {
-                entries
-                    .iter()
-                    .filter(|entry| entry.key == *key)
-                    .filter_map(|entry| entry.timeout)
-                    .max()
-                    .unwrap_or_default()
-            })
-            .sum()
+        reserve(&lock(&self.entries))
     }
 
     /// Closes every resource, group by group, within `deadline`.
     pub(crate) async fn close_all(&self, deadline: Instant) -> Vec<ResourceReport> {
-        let mut entries =
-            std::mem::take(&mut *self.entries.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut entries = std::mem::take(&mut *lock(&self.entries));
         // Stable sort, then reversed: descending keys, and equal keys in reverse creation.
         entries.sort_by_key(|entry| entry.key);
         entries.reverse();
@@ -127,8 +132,27 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Per group of equal key, the longest budget (`DEFAULT_CLOSE_RESERVE` without a `timeout`),
+/// summed.
+fn reserve(entries: &[Entry]) -> Duration {
+    let mut keys: Vec<_> = entries.iter().map(|entry| entry.key).collect();
+    keys.sort();
+    keys.dedup();
+    keys.iter()
+        .map(|key| {
+            entries
+                .iter()
+                .filter(|entry| entry.key == *key)
+                .map(|entry| entry.timeout.unwrap_or(DEFAULT_CLOSE_RESERVE))
+                .max()
+                .unwrap_or_default()
+        })
+        .sum()
+}
+
 async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport> {
     let started = Instant::now();
+    let runtime = Handle::current();
     let closing: Vec<_> = group
         .into_iter()
         .map(|entry| {
@@ -136,13 +160,19 @@ async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport
                 .timeout
                 .map_or(deadline, |timeout| deadline.min(started + timeout));
             let close = entry.close;
-            let task = tokio::spawn(async move {
-                let outcome = match timeout_at(budget, close()).await {
-                    Ok(Ok(())) => ResourceOutcome::Closed,
-                    Ok(Err(error)) => ResourceOutcome::Failed(crate::error::render(&*error)),
-                    Err(_) => ResourceOutcome::TimedOut(budget - started),
-                };
-                (outcome, started.elapsed())
+            let runtime = runtime.clone();
+            // On a thread of its own: if it blocks that thread, the runtime's timers still
+            // run, this wait below still ends at `budget`, and the next group still closes.
+            // What it spawns is taken by the task group, which takes nothing else now.
+            let task = tokio::task::spawn_blocking(move || {
+                runtime.block_on(close_scope::enter(async move {
+                    let outcome = match timeout_at(budget, close()).await {
+                        Ok(Ok(())) => ResourceOutcome::Closed,
+                        Ok(Err(error)) => ResourceOutcome::Failed(crate::error::render(&*error)),
+                        Err(_) => ResourceOutcome::TimedOut(budget - started),
+                    };
+                    (outcome, started.elapsed())
+                }))
             });
             (entry.name, entry.key.1, budget, task)
         })
@@ -150,9 +180,7 @@ async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport
 
     let mut reports = Vec::with_capacity(closing.len());
     for (name, order, budget, task) in closing {
-        // A close that blocks its thread never reaches its own timeout: bound the wait too,
-        // and stop it then, so that it cannot overlap the next group's closes.
-        let abort = task.abort_handle();
+        // A close that blocks its thread never reaches its own timeout: this one bounds it.
         let (outcome, elapsed) = match timeout_at(budget, task).await {
             Ok(Ok(done)) => done,
             Ok(Err(join_error)) => match join_error.try_into_panic() {
@@ -166,7 +194,10 @@ async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport
                 ),
             },
             Err(_) => {
-                abort.abort();
+                tracing::error!(
+                    target: "graceful", resource = name,
+                    "the close of `{name}` is blocking its thread past its budget: left running"
+                );
                 (
                     ResourceOutcome::TimedOut(budget - started),
                     started.elapsed(),

@@ -8,7 +8,9 @@
 //! bare `TaskTracker::spawn` is kept to a name lookup and two short slot writes, and each
 //! running task costs 16 bytes more than its future plus a 24-byte slot: see BENCHMARKS.md.
 
+pub(crate) mod close_scope;
 mod live;
+mod refused;
 mod tally;
 
 use std::borrow::Cow;
@@ -29,6 +31,7 @@ use crate::report::{TaskFailure, TaskReport};
 use crate::state::State;
 use crate::{Cause, Outcome};
 
+pub(crate) use live::Accepting;
 use live::{LiveTasks, SlotKey};
 use tally::{Ending, Tallies, Tally};
 
@@ -36,6 +39,8 @@ pub(crate) type TaskName = Cow<'static, str>;
 
 pub(crate) struct TaskGroup {
     tracker: TaskTracker,
+    /// The tasks spawned by the resources' closes, also counted by `tracker`.
+    closes: TaskTracker,
     /// The service's runtime, where every task runs whichever thread spawns it. Set once the
     /// runtime is built, which is after the group exists (the signal handlers, and so the
     /// state they reach, come first).
@@ -52,8 +57,11 @@ impl TaskGroup {
         // Closed from the start: `wait` then resolves as soon as nothing is running, which is
         // how "every task finished by itself" is noticed. Spawning still works once closed.
         tracker.close();
+        let closes = TaskTracker::new();
+        closes.close();
         TaskGroup {
             tracker,
+            closes,
             runtime: OnceLock::new(),
             spawned: AtomicU64::new(0),
             live: LiveTasks::default(),
@@ -77,24 +85,35 @@ impl TaskGroup {
         self.tracker.wait().await
     }
 
-    /// The tasks still running, counted by name.
-    pub(crate) fn live_names(&self) -> Vec<(String, usize)> {
-        count_by_name(self.live.running())
-            .into_iter()
-            .map(|(tally, count)| (tally.name.to_string(), count))
-            .collect()
+    /// Resolves once no task spawned by a close is running.
+    pub(crate) async fn wait_closes(&self) {
+        self.closes.wait().await
     }
 
-    /// Aborts every task still running and returns how many of each name there were.
-    pub(crate) fn abort_stragglers(&self) -> Vec<(String, usize)> {
-        let stragglers = count_by_name(self.live.drain());
-        for (tally, count) in &stragglers {
+    /// The tasks still running, counted by name.
+    pub(crate) fn live_names(&self) -> Vec<(String, usize)> {
+        names(count_by_name(self.live.running()))
+    }
+
+    /// Takes only what `accepting` says from now on, aborts every task still running and
+    /// returns how many of each name there were. Counted as aborted; they may still be
+    /// finishing a poll or running a `Drop` (see [`unstopped`](Self::unstopped)).
+    pub(crate) fn close(&self, accepting: Accepting) -> Vec<(String, usize)> {
+        let aborted = count_by_name(self.live.close(accepting));
+        for (tally, count) in &aborted {
             self.tallies.end(tally, Ending::Aborted, *count as u64);
         }
-        stragglers
-            .into_iter()
-            .map(|(tally, count)| (tally.name.to_string(), count))
-            .collect()
+        names(aborted)
+    }
+
+    /// Takes the spawns of the resources' closes again (after a `close`).
+    pub(crate) fn take_closes(&self) {
+        self.live.reopen(Accepting::Closes);
+    }
+
+    /// The tasks aborted whose futures have not been dropped yet, by name.
+    pub(crate) fn unstopped(&self) -> Vec<(String, usize)> {
+        names(count_by_name(self.live.unstopped()))
     }
 
     /// Per-name counts and every failure, for the report.
@@ -115,23 +134,51 @@ where
     F::Output: Outcome,
 {
     let group = &state.tasks;
+    let runtime = group
+        .runtime
+        .get()
+        .expect("tasks are spawned once the runtime is built");
     let tally = group.tallies.of(name);
     let seed = group.spawned.fetch_add(1, Ordering::Relaxed);
-    let key = group.live.reserve(seed, tally);
+    let reserved = match group.live.reserve(seed, tally, close_scope::is_current) {
+        Ok(reserved) => reserved,
+        Err(tally) => return refuse(state, &tally, future, runtime),
+    };
     let task = Task {
         future: CatchUnwind::new(future),
         // Created outside the future's poll so that it is dropped even if the task never runs.
         unfinished: Unfinished {
             state: Some(state.clone()),
-            key,
+            key: reserved.key,
         },
     };
-    let runtime = group
-        .runtime
-        .get()
-        .expect("tasks are spawned once the runtime is built");
-    let handle = group.tracker.spawn_on(task, runtime);
-    group.live.fill(key, handle.abort_handle());
+    let handle = match reserved.for_close {
+        false => group.tracker.spawn_on(task, runtime),
+        // What a close's task spawns comes from that close too.
+        true => {
+            let task = group.closes.track_future(close_scope::enter(task));
+            group.tracker.spawn_on(task, runtime)
+        }
+    };
+    group.live.fill(reserved.key, handle.abort_handle());
+    handle
+}
+
+/// A spawn the group no longer takes (its drain has ended): counted as aborted and dropped
+/// without running. The handle it returns resolves to a cancelled `JoinError`, as for any
+/// task aborted before it ran.
+#[cold]
+fn refuse<F: Send + 'static>(
+    state: &State,
+    tally: &Arc<Tally>,
+    future: F,
+    runtime: &Handle,
+) -> JoinHandle<()> {
+    state.tasks.tallies.end(tally, Ending::Aborted, 1);
+    tracing::debug!(target: "graceful", task = %tally.name, "spawned after the drain ended: aborted before it ran");
+    refused::drop_refused(Box::new(future));
+    let handle = runtime.spawn(std::future::pending());
+    handle.abort();
     handle
 }
 
@@ -247,6 +294,13 @@ fn failure_of<T: Outcome>(result: Result<T, String>) -> Option<Failure> {
             ),
         })
     })
+}
+
+fn names(counts: Vec<(Arc<Tally>, usize)>) -> Vec<(String, usize)> {
+    counts
+        .into_iter()
+        .map(|(tally, count)| (tally.name.to_string(), count))
+        .collect()
 }
 
 /// Tallies in order of their name's first spawn, each with how many tasks it holds.

@@ -154,9 +154,8 @@ fn sigterm_is_heard_when_the_only_runtime_thread_is_blocked() {
 #[test]
 fn sigterm_is_heard_when_every_worker_and_the_main_thread_are_blocked() {
     let mut service = Service::start(BLOCKED, "multi_thread");
-    service.wait_for("ready");
-    service.wait_for("blocking a worker");
-    service.wait_for("blocking a worker");
+    service.wait_for_count("ready", 1);
+    service.wait_for_count("blocking a worker", 2);
     service.signal(libc::SIGTERM);
     let (exit, elapsed) = service.wait(SOON);
     assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);

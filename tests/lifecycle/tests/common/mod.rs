@@ -125,6 +125,15 @@ impl Service {
         self.wait_for_within(prefix, SOON);
     }
 
+    /// Waits until `count` event lines starting with `prefix` have been seen, counting those
+    /// seen already.
+    pub fn wait_for_count(&mut self, prefix: &str, count: usize) {
+        let seen = |events: &[String]| events.iter().filter(|e| e.starts_with(prefix)).count();
+        while seen(&self.events) < count {
+            self.wait_for(prefix);
+        }
+    }
+
     /// [`wait_for`](Self::wait_for), for something that takes longer than [`SOON`].
     pub fn wait_for_within(&mut self, prefix: &str, within: Duration) {
         let deadline = Instant::now() + within;

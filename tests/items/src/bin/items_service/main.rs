@@ -19,7 +19,7 @@ use crate::audit::Audit;
 use crate::cache::Cache;
 use crate::db::Db;
 
-#[graceful::main(timeout = "3s")]
+#[graceful::main(timeout = "5s")]
 async fn main(
     shutdown: Shutdown,
     db: Resource<Db>,
