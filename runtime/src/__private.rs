@@ -139,10 +139,14 @@ where
     let for_close = value.clone();
     tracing::info!(target: "graceful", resource = spec.name, order = spec.order, "opened resource `{}`", spec.name);
     let state = shutdown.state();
-    state.resources.push(
+    let warning = state.resources.push(
         spec,
         Box::new(move || Box::pin(async move { close(for_close).await.into_result() })),
         &state.config,
     );
+    if let Some(warning) = warning {
+        // On stderr too without a subscriber: a budget that cannot hold is worth seeing.
+        crate::output::log(tracing::Level::WARN, None, warning, state.subscriber());
+    }
     Resource::from(value)
 }

@@ -20,6 +20,7 @@ mod main_output;
 mod outcome;
 mod output;
 mod plan;
+mod progress;
 mod provided;
 mod readiness;
 mod report;

@@ -17,8 +17,9 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 
 use crate::budget::{self, STOP_BUDGET};
 use crate::catch_unwind::{CatchUnwind, panic_message};
+use crate::progress::Progress;
 use crate::report::Phase;
-use crate::state::{Progress, State};
+use crate::state::State;
 use crate::tasks::Accepting;
 use crate::{Cause, Config, Flavor, MainOutput, Report, Shutdown, items, plan, watchdog};
 
@@ -94,17 +95,11 @@ impl Config {
             }
         };
         state.tasks.attach(runtime.handle().clone());
-        let mut report = runtime.block_on(lifecycle(&state, main));
+        let report = runtime.block_on(lifecycle(&state, main));
         // Dropping the runtime would wait for blocking threads forever (tokio-rs/tokio#5340).
         // The current-thread scheduler still drops the tasks left on it here, on this thread:
-        // a `Drop` that blocks is cut by the watchdog, one that panics is reported.
-        let stopped = catch_unwind(AssertUnwindSafe(|| runtime.shutdown_background()));
-        if let Err(panic) = stopped {
-            report.drop_panics.push(format!(
-                "a task left on the runtime panicked when dropped: {}",
-                panic_message(panic.as_ref())
-            ));
-        }
+        // a `Drop` that blocks is cut by the watchdog (tokio catches one that panics).
+        runtime.shutdown_background();
         drop(watched);
         report
     }
@@ -136,11 +131,13 @@ async fn lifecycle(state: &Arc<State>, main: MainFn<'_>) -> Report {
     let mut body = start(state, items, main);
     run(state, &mut body).await;
 
-    let trigger = state.trigger();
+    let trigger = state
+        .trigger()
+        .expect("the running phase ends once shutdown has begun");
     let cause = trigger.cause.clone();
     let triggered_at = Instant::from_std(trigger.at);
     let deadline = Instant::from_std(trigger.deadline);
-    log_trigger(&cause, state.config.timeout);
+    log_trigger(&cause, &state.config);
     let drain_deadline = deadline - budget::drain_cut(&state.config, state.resources.reserved());
     let mut phases = Vec::new();
 
@@ -151,6 +148,7 @@ async fn lifecycle(state: &Arc<State>, main: MainFn<'_>) -> Report {
     }
     let drain_started = Instant::now();
     let mut stragglers = drain(state, &mut body, drain_deadline).await;
+    state.enter(Progress::Stopping);
     let (main_error, body_panic) = body.finish();
     state.set_body_running(false);
     // Abort, then wait: no aborted task may still be in a poll or its `Drop` when the first
@@ -250,13 +248,15 @@ async fn run<F: Future<Output = Result<(), String>>>(state: &State, body: &mut B
 
 /// The start of shutdown, once the lifecycle has woken to it. (The watchdog thread has
 /// already announced a signal, on its own, in case the runtime cannot get here.)
-fn log_trigger(cause: &Cause, timeout: std::time::Duration) {
+fn log_trigger(cause: &Cause, config: &Config) {
+    let (timeout, drain_delay) = (config.timeout, config.drain_delay);
     if *cause == Cause::Completed {
         // Nothing to worry an operator about: everything finished by itself.
         tracing::info!(target: "graceful", cause = %cause, "shutdown started: closing within {timeout:?}");
     } else {
         tracing::warn!(
             target: "graceful", cause = %cause, timeout_ms = timeout.as_millis() as u64,
+            drain_delay_ms = drain_delay.as_millis() as u64,
             "shutdown started: not ready; draining within {timeout:?}"
         );
     }

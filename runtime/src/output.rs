@@ -4,64 +4,55 @@
 //! `eprintln!` panics when stderr is a broken pipe (`service | head`, a dead log shipper), and
 //! any write blocks when stderr is a pipe nobody reads. So the lines are queued to one writer
 //! thread, which ignores write errors: queueing never blocks and never fails, and whoever
-//! wants the lines out before the process ends waits for them with a bound
-//! ([`flush`]), never longer.
+//! wants the lines out before the process ends waits for them with a bound ([`flush`]), never
+//! longer.
 
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::{self, Sender};
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
+use std::sync::mpsc::{self, Sender, SyncSender};
 use std::time::Instant;
+
+use tracing::Dispatch;
+use tracing::subscriber::NoSubscriber;
 
 use crate::Signal;
 
 /// What the writer thread writes.
 enum Line {
-    /// Through `tracing` when a global subscriber is set, else `graceful: {message}` on stderr.
+    /// Through `tracing`, else `graceful: {message}` on stderr.
     Log {
         level: tracing::Level,
         signal: Option<Signal>,
         message: String,
+        /// The subscriber of the code that ran the service, when it is not the global one
+        /// (`tracing::subscriber::set_default`): the writer thread would not see it.
+        scoped: Option<Dispatch>,
     },
     /// Straight to stderr, subscriber or not.
     Stderr(String),
+    /// Everything queued before it is written: answered on the channel.
+    Flush(SyncSender<()>),
 }
 
-struct Writer {
-    lines: Sender<(u64, Line)>,
-    /// The number of the next line to queue.
-    queued: Mutex<u64>,
-    /// How many lines are written (or given up on), and its change.
-    written: Mutex<u64>,
-    changed: Condvar,
-}
-
-static WRITER: OnceLock<Option<Writer>> = OnceLock::new();
+static WRITER: OnceLock<Option<Sender<Line>>> = OnceLock::new();
 
 /// The writer, started on first use; `None` if its thread could not start (then nothing is
 /// written, which is still better than blocking).
-fn writer() -> Option<&'static Writer> {
+fn writer() -> Option<&'static Sender<Line>> {
     WRITER
         .get_or_init(|| {
-            let (lines, receiver) = mpsc::channel::<(u64, Line)>();
-            let spawned = std::thread::Builder::new()
+            let (lines, receiver) = mpsc::channel::<Line>();
+            std::thread::Builder::new()
                 .name("graceful-output".into())
                 .spawn(move || {
-                    for (number, line) in receiver {
+                    for line in receiver {
                         // A panicking subscriber must not take the writer down with it.
                         let _ = std::panic::catch_unwind(AssertUnwindSafe(move || write(line)));
-                        if let Some(writer) = WRITER.get().and_then(Option::as_ref) {
-                            *lock(&writer.written) = number + 1;
-                            writer.changed.notify_all();
-                        }
                     }
-                });
-            spawned.ok().map(|_| Writer {
-                lines,
-                queued: Mutex::new(0),
-                written: Mutex::new(0),
-                changed: Condvar::new(),
-            })
+                })
+                .ok()
+                .map(|_| lines)
         })
         .as_ref()
 }
@@ -71,12 +62,27 @@ pub(crate) fn start() {
     writer();
 }
 
-/// Queues a line for the log (or stderr, without a subscriber).
-pub(crate) fn log(level: tracing::Level, signal: Option<Signal>, message: String) {
+/// The subscriber in effect on the calling thread, scoped or global, to hand to [`log`] from
+/// another thread: the writer thread sees only a global one.
+pub(crate) fn current_subscriber() -> Option<Dispatch> {
+    tracing::dispatcher::get_default(|dispatch| {
+        (!dispatch.is::<NoSubscriber>()).then(|| dispatch.clone())
+    })
+}
+
+/// Queues a line for the log: the global subscriber if there is one, else `scoped` (see
+/// [`current_subscriber`]), else stderr.
+pub(crate) fn log(
+    level: tracing::Level,
+    signal: Option<Signal>,
+    message: String,
+    scoped: Option<Dispatch>,
+) {
     queue(Line::Log {
         level,
         signal,
         message,
+        scoped,
     });
 }
 
@@ -86,30 +92,20 @@ pub(crate) fn stderr(text: String) {
 }
 
 fn queue(line: Line) {
-    let Some(writer) = writer() else { return };
-    // The number is taken and the line sent under one lock, so lines arrive in number order.
-    let mut queued = lock(&writer.queued);
-    if writer.lines.send((*queued, line)).is_ok() {
-        *queued += 1;
+    if let Some(writer) = writer() {
+        let _ = writer.send(line);
     }
 }
 
 /// Waits until every line queued so far is written, or until `bound`. Returns whether they were.
 pub(crate) fn flush(bound: Instant) -> bool {
     let Some(writer) = writer() else { return true };
-    let target = *lock(&writer.queued);
-    let mut written = lock(&writer.written);
-    while *written < target {
-        let Some(left) = bound.checked_duration_since(Instant::now()) else {
-            return false;
-        };
-        written = writer
-            .changed
-            .wait_timeout(written, left)
-            .unwrap_or_else(PoisonError::into_inner)
-            .0;
+    let (done, written) = mpsc::sync_channel(1);
+    if writer.send(Line::Flush(done)).is_err() {
+        return true;
     }
-    true
+    let left = bound.saturating_duration_since(Instant::now());
+    written.recv_timeout(left).is_ok()
 }
 
 fn write(line: Line) {
@@ -118,26 +114,34 @@ fn write(line: Line) {
             level,
             signal,
             message,
-        } if tracing::dispatcher::has_been_set() => {
-            let signal = signal.map(Signal::name);
-            match level {
-                tracing::Level::ERROR => {
-                    tracing::error!(target: "graceful", signal, "{message}");
+            scoped,
+        } => {
+            // On this thread, which never has a scoped subscriber, the current one is the
+            // global one: it wins, as it may have been installed after the service started.
+            let Some(dispatch) = current_subscriber().or(scoped) else {
+                return to_stderr(&format!("graceful: {message}\n"));
+            };
+            tracing::dispatcher::with_default(&dispatch, || {
+                let signal = signal.map(Signal::name);
+                match level {
+                    tracing::Level::ERROR => {
+                        tracing::error!(target: "graceful", signal, "{message}");
+                    }
+                    tracing::Level::WARN => {
+                        tracing::warn!(target: "graceful", signal, "{message}");
+                    }
+                    _ => tracing::info!(target: "graceful", signal, "{message}"),
                 }
-                tracing::Level::WARN => tracing::warn!(target: "graceful", signal, "{message}"),
-                _ => tracing::info!(target: "graceful", signal, "{message}"),
-            }
+            });
         }
-        Line::Log { message, .. } => to_stderr(&format!("graceful: {message}\n")),
         Line::Stderr(text) => to_stderr(&text),
+        Line::Flush(done) => {
+            let _ = done.try_send(());
+        }
     }
 }
 
 fn to_stderr(text: &str) {
     // Errors are dropped: a closed or broken stderr has nobody to tell.
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -4,8 +4,11 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::watchdog::GRACE;
+use crate::watchdog::{LAST_WORDS, with_grace};
 use crate::{Cause, output, watchdog};
+
+/// How long `Report::exit` waits at most for graceful's lines to be written.
+const OUTPUT_BUDGET: Duration = Duration::from_millis(250);
 
 /// Outcome of one shutdown sequence.
 #[derive(Clone, Debug)]
@@ -234,20 +237,24 @@ impl Report {
     /// [`exit_code`](Self::exit_code).
     ///
     /// Output cannot hold the exit: the summary is written without panicking on a closed or
-    /// broken stderr, and the process ends with its code at most 0.5 s after the shutdown's
-    /// deadline (or after this call, if that is later) even if stderr, the log or stdout's
-    /// final flush is stuck.
+    /// broken stderr, graceful's lines get at most 0.25 s to be written (0.1 s once the
+    /// shutdown's deadline is 0.5 s past), and the process ends with its code 0.1 s after that
+    /// even if the log, stderr or stdout's final flush is stuck.
     pub fn exit(self) -> ! {
         let code = self.exit_code();
         let now = Instant::now();
-        let bound = self.deadline.map_or(now, |deadline| deadline.max(now));
-        let bound = bound.checked_add(GRACE).unwrap_or(bound);
-        watchdog::exit_by(bound, code);
+        let flush_by = match self.deadline {
+            Some(deadline) => with_grace(deadline)
+                .min(now + OUTPUT_BUDGET)
+                .max(now + LAST_WORDS),
+            None => now + OUTPUT_BUDGET,
+        };
+        watchdog::exit_by(flush_by + LAST_WORDS, code);
         self.log();
         if !self.is_clean() {
             output::stderr(format!("{}\n", self.summary()));
         }
-        output::flush(bound);
+        output::flush(flush_by);
         std::process::exit(code)
     }
 

@@ -21,7 +21,7 @@ use crate::budget::DEFAULT_CLOSE_RESERVE;
 use crate::catch_unwind::panic_message;
 use crate::report::{ResourceOutcome, ResourceReport};
 use crate::tasks::close_scope;
-use crate::{BoxError, Config, budget, output};
+use crate::{BoxError, Config, budget};
 
 type CloseFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
 type CloseFn = Box<dyn FnOnce() -> CloseFuture + Send>;
@@ -66,9 +66,14 @@ pub(crate) struct Resources {
 }
 
 impl Resources {
-    /// Registers a resource for the teardown; warns, once, if the close budgets now exceed what
-    /// the drain can leave them (see `budget`).
-    pub(crate) fn push(&self, spec: ResourceSpec, close: CloseFn, config: &Config) {
+    /// Registers a resource for the teardown. Returns a warning, the first time the close
+    /// budgets exceed what the drain can leave them (see `budget`).
+    pub(crate) fn push(
+        &self,
+        spec: ResourceSpec,
+        close: CloseFn,
+        config: &Config,
+    ) -> Option<String> {
         let reserve = {
             let mut entries = lock(&self.entries);
             // Without an explicit order, each resource is its own group, in creation order.
@@ -81,11 +86,7 @@ impl Resources {
             });
             reserve(&entries)
         };
-        if let Some(warning) = budget::warning(config, reserve)
-            && !self.warned.swap(true, Ordering::Relaxed)
-        {
-            output::log(tracing::Level::WARN, None, warning);
-        }
+        budget::warning(config, reserve).filter(|_| !self.warned.swap(true, Ordering::Relaxed))
     }
 
     /// Time the teardown may need: per group, the longest close budget, summed. The drain is

@@ -100,7 +100,7 @@ impl Waker {
 #[cfg(unix)]
 mod os {
     use std::io;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    use std::os::fd::{AsRawFd, OwnedFd, RawFd};
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -119,16 +119,11 @@ mod os {
 
     impl Events {
         pub(super) fn new() -> io::Result<Self> {
-            let mut fds = [0 as RawFd; 2];
-            // SAFETY: `fds` has room for the two descriptors `pipe` writes.
-            if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // SAFETY: `pipe` succeeded, so both are open descriptors that nothing else owns.
-            let (read, write) =
-                unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+            // Closed on exec from the start: a child must not inherit them.
+            let (read, write) = io::pipe()?;
+            let (read, write) = (OwnedFd::from(read), OwnedFd::from(write));
             for fd in [&read, &write] {
-                configure(fd.as_raw_fd())?;
+                non_blocking(fd.as_raw_fd())?;
             }
             Ok(Events {
                 read,
@@ -166,7 +161,7 @@ mod os {
             };
             // Rounded up, so that a deadline is never checked a little before it.
             let millis = timeout.map_or(-1, |timeout| {
-                let millis = timeout.as_micros().div_ceil(1000);
+                let millis = timeout.as_nanos().div_ceil(1_000_000);
                 i32::try_from(millis).unwrap_or(i32::MAX)
             });
             // SAFETY: one valid pollfd. An interrupted poll (EINTR) is a return with nothing.
@@ -208,16 +203,12 @@ mod os {
         }
     }
 
-    /// Non-blocking (neither end may ever wait) and closed on exec (a child must not inherit
-    /// them).
-    fn configure(fd: RawFd) -> io::Result<()> {
+    /// Neither end may ever wait: not the handler, not a wake-up, not the reader.
+    fn non_blocking(fd: RawFd) -> io::Result<()> {
         // SAFETY: fcntl on a descriptor we own, with flags read from it first.
         unsafe {
             let flags = libc::fcntl(fd, libc::F_GETFL);
             if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) < 0 {
                 return Err(io::Error::last_os_error());
             }
         }

@@ -8,11 +8,14 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
+use tracing::Dispatch;
 
+use crate::progress::Progress;
 use crate::provided::Provided;
 use crate::resources::Resources;
+use crate::signals::Waker;
 use crate::tasks::TaskGroup;
-use crate::{Cause, Config, watchdog};
+use crate::{Cause, Config};
 
 const TRIGGERED: u8 = 0b01;
 const CANCELLED: u8 = 0b10;
@@ -25,6 +28,11 @@ pub(crate) struct State {
     /// Fired after the drain delay: tasks stop taking work. Handed out by `Shutdown::token`.
     cancel: CancellationToken,
     trigger: OnceLock<Trigger>,
+    /// Wakes the watchdog, which then bounds the shutdown by its deadline.
+    watchdog: OnceLock<Waker>,
+    /// The `tracing` subscriber of the code that called `Config::run`, for graceful's lines
+    /// written from threads of its own.
+    subscriber: Option<Dispatch>,
     progress: AtomicU8,
     /// Whether `main`'s body (with the item resources' opening) is still running.
     body_running: AtomicBool,
@@ -42,42 +50,6 @@ pub(crate) struct Trigger {
     pub(crate) deadline: Instant,
 }
 
-/// Where the lifecycle is, for the watchdog's message when the deadline passes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Progress {
-    /// Before the lifecycle noticed the trigger.
-    Running = 0,
-    DrainDelay = 1,
-    Draining = 2,
-    Closing = 3,
-    /// After the last close: dropping main's body and the resources, stopping the runtime.
-    Finishing = 4,
-}
-
-impl Progress {
-    /// Completes "the deadline passed …".
-    pub(crate) fn at_the_deadline(self) -> &'static str {
-        match self {
-            Progress::Running => {
-                "before the runtime could start the shutdown: every runtime thread is blocked (a \
-                 task is blocking a runtime thread: a busy loop, a blocking call or a deadlock)"
-            }
-            Progress::DrainDelay | Progress::Draining => {
-                "during the drain and the runtime did not finish: a task is blocking a runtime thread"
-            }
-            Progress::Closing => {
-                "while resources were closing and the runtime did not finish: a close or a task \
-                 is blocking a runtime thread"
-            }
-            Progress::Finishing => {
-                "after the resources closed, while dropping what was left (main's body, the \
-                 resources, tasks left on the runtime): a `Drop` is blocking"
-            }
-        }
-    }
-}
-
 impl State {
     pub(crate) fn new(config: Config) -> Arc<Self> {
         Arc::new(State {
@@ -86,6 +58,8 @@ impl State {
             triggered: CancellationToken::new(),
             cancel: CancellationToken::new(),
             trigger: OnceLock::new(),
+            watchdog: OnceLock::new(),
+            subscriber: crate::output::current_subscriber(),
             progress: AtomicU8::new(Progress::Running as u8),
             body_running: AtomicBool::new(false),
             tasks: TaskGroup::new(),
@@ -125,7 +99,9 @@ impl State {
         self.flags.fetch_or(TRIGGERED, Ordering::AcqRel);
         self.triggered.cancel();
         // The watchdog bounds the rest by the deadline, whatever the runtime does.
-        watchdog::wake();
+        if let Some(watchdog) = self.watchdog.get() {
+            watchdog.wake();
+        }
         true
     }
 
@@ -135,15 +111,18 @@ impl State {
         self.cancel.cancel();
     }
 
-    /// What started shutdown. Only call after the trigger.
-    pub(crate) fn trigger(&self) -> &Trigger {
-        self.trigger.get().expect("shutdown has been triggered")
+    /// What started shutdown, once it has.
+    pub(crate) fn trigger(&self) -> Option<&Trigger> {
+        self.trigger.get()
     }
 
-    /// The cause and the instant shutdown began. Only call after the trigger.
-    pub(crate) fn cause(&self) -> (&Cause, Instant) {
-        let trigger = self.trigger();
-        (&trigger.cause, trigger.at)
+    /// Set once, by the watchdog, as the run registers with it.
+    pub(crate) fn set_waker(&self, watchdog: Waker) {
+        let _ = self.watchdog.set(watchdog);
+    }
+
+    pub(crate) fn subscriber(&self) -> Option<Dispatch> {
+        self.subscriber.clone()
     }
 
     /// The deadline of the shutdown, once it has begun.
@@ -156,13 +135,7 @@ impl State {
     }
 
     pub(crate) fn progress(&self) -> Progress {
-        match self.progress.load(Ordering::Acquire) {
-            0 => Progress::Running,
-            1 => Progress::DrainDelay,
-            2 => Progress::Draining,
-            3 => Progress::Closing,
-            _ => Progress::Finishing,
-        }
+        Progress::from_u8(self.progress.load(Ordering::Acquire))
     }
 
     pub(crate) fn set_body_running(&self, running: bool) {

@@ -8,8 +8,9 @@
 //! arithmetic cannot overflow.
 //!
 //! - A signal goes to every running service: the first starts its shutdown, the second (of
-//!   either kind) exits at once with 128 + its number. With no service running (the previous
-//!   one has returned, its report is being written) a signal exits at once too.
+//!   either kind) exits at once with 128 + its number. With no service running, a signal exits
+//!   at once too, except the first after a run that had none while its report is being written
+//!   ([`exit_by`]): that exit goes on with its own code.
 //! - A service whose deadline has passed by [`GRACE`] and whose `Config::run` has not returned
 //!   ends the process with exit code 1, naming what it was doing and what still ran. The
 //!   registration lasts until `run` returns or unwinds, so everything after the trigger (the
@@ -19,10 +20,11 @@
 //!
 //! [`Config::run`]: crate::Config::run
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::signals::{Events, Signal, Waker};
+use crate::signals::{Events, Signal};
 use crate::state::State;
 use crate::{Cause, output};
 
@@ -30,12 +32,13 @@ use crate::{Cause, output};
 pub(crate) const GRACE: Duration = Duration::from_millis(500);
 
 /// How long the watchdog waits for its last line to be written before it ends the process.
-const LAST_WORDS: Duration = Duration::from_millis(100);
+pub(crate) const LAST_WORDS: Duration = Duration::from_millis(100);
 
 struct Watchdog {
+    events: Events,
     runs: Mutex<Runs>,
-    events: Arc<Events>,
-    waker: Waker,
+    /// Whether the thread runs: started once the watchdog is in its static.
+    thread: OnceLock<Result<(), String>>,
     /// Whether the signal handlers are installed: by the first run, once it is registered, so
     /// that the first signal always finds a service to shut down.
     installed: OnceLock<Result<(), String>>,
@@ -45,6 +48,8 @@ struct Watchdog {
 struct Runs {
     running: Vec<Run>,
     next_id: u64,
+    /// Signals delivered since the last run ended, counting that run's own.
+    since_last_run: u32,
     /// Set by `exit_by`: the process ends then with this code, whatever is still being written.
     exit: Option<(Instant, i32)>,
 }
@@ -60,25 +65,28 @@ static WATCHDOG: OnceLock<Result<Watchdog, String>> = OnceLock::new();
 
 /// The watchdog, its thread started on first use.
 fn watchdog() -> Result<&'static Watchdog, String> {
-    WATCHDOG.get_or_init(start).as_ref().map_err(Clone::clone)
+    let watchdog = WATCHDOG.get_or_init(open).as_ref().map_err(Clone::clone)?;
+    watchdog
+        .thread
+        .get_or_init(|| {
+            // The output thread too, so that the first signal's line does not wait for it.
+            output::start();
+            std::thread::Builder::new()
+                .name("graceful-watchdog".into())
+                .spawn(move || watch(watchdog))
+                .map(drop)
+                .map_err(|error| format!("could not start the watchdog thread: {error}"))
+        })
+        .clone()?;
+    Ok(watchdog)
 }
 
-fn start() -> Result<Watchdog, String> {
-    let events = Arc::new(
-        Events::new().map_err(|error| format!("could not open the signal pipe: {error}"))?,
-    );
-    let waker = events.waker();
-    // The output thread too, so that the first signal's line does not wait for it to start.
-    output::start();
-    let watched = events.clone();
-    std::thread::Builder::new()
-        .name("graceful-watchdog".into())
-        .spawn(move || watch(&watched))
-        .map_err(|error| format!("could not start the watchdog thread: {error}"))?;
+fn open() -> Result<Watchdog, String> {
     Ok(Watchdog {
+        events: Events::new()
+            .map_err(|error| format!("could not open the signal pipe: {error}"))?,
         runs: Mutex::default(),
-        events,
-        waker,
+        thread: OnceLock::new(),
         installed: OnceLock::new(),
     })
 }
@@ -94,10 +102,12 @@ pub(crate) struct Watched {
 /// one. Starts the watchdog and installs the signal handlers if this is the first run.
 pub(crate) fn watch_run(state: &Arc<State>) -> Result<Watched, String> {
     let watchdog = watchdog()?;
+    state.set_waker(watchdog.events.waker());
     let watched = {
         let mut runs = watchdog.lock();
         let id = runs.next_id;
         runs.next_id += 1;
+        runs.since_last_run = 0;
         runs.running.push(Run {
             id,
             state: state.clone(),
@@ -120,16 +130,12 @@ pub(crate) fn watch_run(state: &Arc<State>) -> Result<Watched, String> {
 
 impl Drop for Watched {
     fn drop(&mut self) {
-        if let Ok(watchdog) = watchdog() {
-            watchdog.lock().running.retain(|run| run.id != self.id);
+        let Ok(watchdog) = watchdog() else { return };
+        let mut runs = watchdog.lock();
+        if let Some(at) = runs.running.iter().position(|run| run.id == self.id) {
+            let run = runs.running.remove(at);
+            runs.since_last_run = run.signals;
         }
-    }
-}
-
-/// A run's deadline has been set or moved: the watchdog looks again.
-pub(crate) fn wake() {
-    if let Some(Ok(watchdog)) = WATCHDOG.get() {
-        watchdog.waker.wake();
     }
 }
 
@@ -137,8 +143,13 @@ pub(crate) fn wake() {
 pub(crate) fn exit_by(bound: Instant, code: i32) {
     if let Ok(watchdog) = watchdog() {
         watchdog.lock().exit = Some((bound, code));
-        watchdog.waker.wake();
+        watchdog.events.waker().wake();
     }
+}
+
+/// `deadline + GRACE`, or `deadline` itself should that not be representable.
+pub(crate) fn with_grace(deadline: Instant) -> Instant {
+    deadline.checked_add(GRACE).unwrap_or(deadline)
 }
 
 impl Watchdog {
@@ -148,26 +159,23 @@ impl Watchdog {
     }
 }
 
-fn watch(events: &Events) -> ! {
+fn watch(watchdog: &'static Watchdog) {
     let mut signals = Vec::new();
     loop {
-        let timeout = match WATCHDOG.get() {
-            Some(Ok(watchdog)) => watchdog
+        // A bug of ours must not stop the watching: the handlers would then write to a pipe
+        // that nobody reads, and only SIGKILL would end the process.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let timeout = watchdog
                 .lock()
                 .next_expiry()
-                .map(|at| at.saturating_duration_since(Instant::now())),
-            // The watchdog is still being started; no handler is installed yet.
-            _ => Some(Duration::from_millis(1)),
-        };
-        events.wait(timeout, &mut signals);
-        let Some(Ok(watchdog)) = WATCHDOG.get() else {
-            continue;
-        };
-        let mut runs = watchdog.lock();
-        for signal in signals.drain(..) {
-            runs.deliver(signal);
-        }
-        runs.enforce(Instant::now());
+                .map(|at| at.saturating_duration_since(Instant::now()));
+            watchdog.events.wait(timeout, &mut signals);
+            let mut runs = watchdog.lock();
+            for signal in signals.drain(..) {
+                runs.deliver(signal);
+            }
+            runs.enforce(Instant::now());
+        }));
     }
 }
 
@@ -178,37 +186,60 @@ impl Runs {
             .running
             .iter()
             .filter_map(|run| run.state.deadline())
-            .map(|deadline| deadline.checked_add(GRACE).unwrap_or(deadline));
+            .map(with_grace);
         deadlines.chain(self.exit.map(|(at, _)| at)).min()
     }
 
     fn deliver(&mut self, signal: Signal) {
-        if self.running.is_empty() || self.running.iter().any(|run| run.signals > 0) {
+        if self.running.is_empty() {
+            self.since_last_run += 1;
+            // The report of a run that had no signal is being written: let it end with its
+            // own code, unless this is a second signal.
+            if let Some((_, code)) = self.exit
+                && self.since_last_run == 1
+            {
+                output::log(
+                    tracing::Level::WARN,
+                    Some(signal),
+                    format!(
+                        "received {signal} while exiting with code {code}; send it again to exit at once"
+                    ),
+                    None,
+                );
+                return;
+            }
+            force_exit(signal);
+        }
+        if self.running.iter().any(|run| run.signals > 0) {
             force_exit(signal);
         }
         for run in &mut self.running {
             run.signals += 1;
             // The trigger first: starting shutdown never waits for the line that says so.
             let started = run.state.begin(Cause::Signal(signal));
-            let message = if started {
-                format!(
+            let message = match run.state.trigger() {
+                Some(trigger) if !started => format!(
+                    "received {signal} while already shutting down ({}); send it again to exit at once",
+                    trigger.cause
+                ),
+                _ => format!(
                     "received {signal}: shutting down within {:?}; send it again to exit at once",
                     run.state.config.timeout
-                )
-            } else {
-                format!(
-                    "received {signal} while already shutting down ({}); send it again to exit at once",
-                    run.state.cause().0
-                )
+                ),
             };
-            output::log(tracing::Level::WARN, Some(signal), message);
+            output::log(
+                tracing::Level::WARN,
+                Some(signal),
+                message,
+                run.state.subscriber(),
+            );
         }
     }
 
     fn enforce(&self, now: Instant) {
         for run in &self.running {
             if let Some(deadline) = run.state.deadline()
-                && now >= deadline.checked_add(GRACE).unwrap_or(deadline)
+                && now >= with_grace(deadline)
             {
                 expire(&run.state);
             }
@@ -227,6 +258,7 @@ fn force_exit(signal: Signal) -> ! {
         tracing::Level::ERROR,
         Some(signal),
         format!("received {signal} again: exiting at once with code {code}"),
+        None,
     );
     output::flush(Instant::now() + LAST_WORDS);
     exit_now(code)
@@ -252,8 +284,9 @@ fn expire(state: &State) -> ! {
     exit_now(1)
 }
 
-/// Ends the process now: no destructor, no `atexit` handler, no flush of stdout, any of which
-/// could block (a full stdout pipe) or panic.
+/// Ends the process now. On Unix with `_exit`: no destructor, no `atexit` handler, no flush of
+/// stdout, any of which could block (a full stdout pipe) or panic. Elsewhere with
+/// `std::process::exit`, which does flush stdout.
 fn exit_now(code: i32) -> ! {
     #[cfg(unix)]
     // SAFETY: `_exit` is always safe to call; it does not return.

@@ -35,11 +35,11 @@ impl Drop for PanicsOnDrop {
     }
 }
 
-struct BlocksOnDrop;
+struct BlocksOnDrop(&'static str);
 
 impl Drop for BlocksOnDrop {
     fn drop(&mut self) {
-        event("leftover task dropped");
+        event(self.0);
         std::thread::sleep(Duration::from_secs(20));
     }
 }
@@ -56,10 +56,15 @@ async fn main(shutdown: Shutdown, sticky: Resource<Sticky>) -> Result<(), BoxErr
             event("ready");
             std::future::pending::<()>().await;
         }
+        "body_drop_blocks" => {
+            let _local = BlocksOnDrop("main's local dropped");
+            event("ready");
+            std::future::pending::<()>().await;
+        }
         "leftover_drop_blocks" => {
             // A task spawned around graceful: the runtime drops it when it shuts down.
             tokio::spawn(async {
-                let _guard = BlocksOnDrop;
+                let _guard = BlocksOnDrop("leftover task dropped");
                 std::future::pending::<()>().await
             });
             event("ready");

@@ -5,7 +5,6 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
@@ -32,8 +31,6 @@ pub enum Stderr {
     Broken,
     /// A pipe that is full and that nobody reads: every write blocks (a stalled log shipper).
     Full,
-    /// No descriptor 2 at all.
-    Closed,
 }
 
 pub struct Exit {
@@ -80,16 +77,6 @@ impl Service {
                 command.stderr(write);
                 // The reader stays open (writes block, not fail) and is never read.
                 full = Some(read);
-            }
-            Stderr::Closed => {
-                command.stderr(Stdio::null());
-                // SAFETY: close(2) is async-signal-safe; the child only closes its own fd 2.
-                unsafe {
-                    command.pre_exec(|| {
-                        libc::close(2);
-                        Ok(())
-                    });
-                }
             }
         }
         let mut child = command
