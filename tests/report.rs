@@ -186,3 +186,15 @@ fn once_run_has_returned_its_deadline_can_never_end_the_process() {
     // Nothing to wait for but time: well past where the watchdog would have fired.
     std::thread::sleep(deadline + Duration::from_secs(1));
 }
+
+#[tokio::test]
+async fn run_inside_a_runtime_is_a_startup_failure_that_says_why() {
+    let report = config().run(|_| async {});
+    let Cause::Startup(error) = &report.cause else {
+        panic!("not a startup failure: {:?}", report.cause);
+    };
+    assert!(
+        error.starts_with("Config::run builds its own Tokio runtime, and was called inside one"),
+        "{error}"
+    );
+}

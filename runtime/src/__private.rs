@@ -137,8 +137,11 @@ where
 {
     let value = Arc::new(value);
     let for_close = value.clone();
-    tracing::info!(target: "graceful", resource = spec.name, order = spec.order, "opened resource `{}`", spec.name);
+    let (name, order) = (spec.name, spec.order);
     let state = shutdown.state();
+    state.log.event(move || {
+        tracing::info!(target: "graceful", resource = name, order, "opened resource `{name}`");
+    });
     let warning = state.resources.push(
         spec,
         Box::new(move || Box::pin(async move { close(for_close).await.into_result() })),
@@ -146,7 +149,7 @@ where
     );
     if let Some(warning) = warning {
         // On stderr too without a subscriber: a budget that cannot hold is worth seeing.
-        crate::output::log(tracing::Level::WARN, None, warning, state.subscriber());
+        state.log.announce(tracing::Level::WARN, None, warning);
     }
     Resource::from(value)
 }

@@ -166,10 +166,12 @@ pub(crate) async fn open_all(shutdown: &Shutdown, items: &[&'static ItemResource
     let stopped = || {
         let stopped = state.is_triggered();
         if stopped {
-            tracing::info!(
-                target: "graceful",
-                "shutdown began during startup: the remaining resources are not opened and `main` does not run"
-            );
+            state.log.event(|| {
+                tracing::info!(
+                    target: "graceful",
+                    "shutdown began during startup: the remaining resources are not opened and `main` does not run"
+                );
+            });
         }
         stopped
     };
@@ -225,9 +227,12 @@ async fn open_group(shutdown: &Shutdown, group: &[&'static ItemResource]) -> Vec
                 )),
             };
             if let Some(failure) = failure {
-                tracing::error!(target: "graceful", resource = item.name, "{failure}");
                 // At once, whatever its siblings still do: the deadline then bounds them.
                 state.begin(Cause::Startup(failure.clone()));
+                let (name, line) = (item.name, failure.clone());
+                state.log.event(move || {
+                    tracing::error!(target: "graceful", resource = name, "{line}");
+                });
                 failures.push(failure);
             }
             *slot = None;

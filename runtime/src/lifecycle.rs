@@ -12,6 +12,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until, timeout_at};
 
@@ -72,6 +73,15 @@ impl Config {
 
     fn run_erased(self, main: MainFn<'_>) -> Report {
         let configured_timeout = self.timeout;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Report::startup_failure(
+                "Config::run builds its own Tokio runtime, and was called inside one: call it \
+                 from `fn main` or a thread of your own (in a test, a plain #[test], not \
+                 #[tokio::test])"
+                    .to_owned(),
+                configured_timeout,
+            );
+        }
         let config = match self.with_env_overrides() {
             Ok(config) => config,
             Err(error) => return Report::startup_failure(error, configured_timeout),
@@ -85,11 +95,22 @@ impl Config {
             Ok(watched) => watched,
             Err(error) => return Report::startup_failure(error, timeout),
         };
-        let runtime = match build_runtime(&state.config) {
-            Ok(runtime) => runtime,
-            Err(error) => {
+        let built = catch_unwind(AssertUnwindSafe(|| build_runtime(&state.config)));
+        state.enter(Progress::Running);
+        let runtime = match built {
+            Ok(Ok(runtime)) => runtime,
+            Ok(Err(error)) => {
                 return Report::startup_failure(
                     format!("could not build the Tokio runtime: {error}"),
+                    timeout,
+                );
+            }
+            Err(panic) => {
+                return Report::startup_failure(
+                    format!(
+                        "could not build the Tokio runtime: {}",
+                        panic_message(panic.as_ref())
+                    ),
                     timeout,
                 );
             }
@@ -125,7 +146,10 @@ async fn lifecycle(state: &Arc<State>, main: MainFn<'_>) -> Report {
     // Every problem between the item resources is found before any of them opens.
     let items = items::registered();
     if let Err(problems) = plan::check(&items, state.config.main_needs) {
-        tracing::error!(target: "graceful", "{problems}");
+        let line = problems.clone();
+        state
+            .log
+            .event(move || tracing::error!(target: "graceful", "{line}"));
         return Report::startup_failure(problems, state.config.timeout);
     }
     let mut body = start(state, items, main);
@@ -137,14 +161,14 @@ async fn lifecycle(state: &Arc<State>, main: MainFn<'_>) -> Report {
     let cause = trigger.cause.clone();
     let triggered_at = Instant::from_std(trigger.at);
     let deadline = Instant::from_std(trigger.deadline);
-    log_trigger(&cause, &state.config);
+    log_trigger(state, &cause);
     let drain_deadline = deadline - budget::drain_cut(&state.config, state.resources.reserved());
     let mut phases = Vec::new();
 
     // Skipped when everything finished by itself, and when the service never started.
     if cause != Cause::Completed && !matches!(cause, Cause::Startup(_)) {
         drain_delay(state, &mut body, triggered_at, drain_deadline).await;
-        phases.push(phase("drain delay", triggered_at));
+        phases.push(phase(state, "drain delay", triggered_at));
     }
     let drain_started = Instant::now();
     let mut stragglers = drain(state, &mut body, drain_deadline).await;
@@ -155,14 +179,14 @@ async fn lifecycle(state: &Arc<State>, main: MainFn<'_>) -> Report {
     // resource closes.
     let stop_by = (Instant::now() + STOP_BUDGET).min(deadline);
     let mut unstopped = stop(state, stop_by, Tracked::Group).await;
-    phases.push(phase("drain", drain_started));
+    phases.push(phase(state, "drain", drain_started));
 
     let close_started = Instant::now();
     let (resources, close_panic) = close(state, deadline).await;
     let (late, late_unstopped) = close_tasks(state, deadline).await;
     stragglers.extend(late);
     unstopped.extend(late_unstopped);
-    phases.push(phase("close", close_started));
+    phases.push(phase(state, "close", close_started));
 
     state.enter(Progress::Finishing);
     // The item resources' last handles: a `Drop` that panics is reported, one that blocks is
@@ -192,6 +216,7 @@ async fn lifecycle(state: &Arc<State>, main: MainFn<'_>) -> Report {
         timeout: state.config.timeout,
         elapsed: triggered_at.elapsed(),
         deadline: Some(trigger.deadline),
+        log: state.log.clone(),
     }
 }
 
@@ -212,15 +237,16 @@ fn start<'a>(
         // Logged once the resources are open, so that a subscriber installed by one of them
         // (a telemetry resource) shows it.
         let config = &shutdown.state().config;
-        tracing::info!(
-            target: "graceful",
-            timeout_ms = config.timeout.as_millis() as u64,
-            drain_delay_ms = config.drain_delay.as_millis() as u64,
-            resources = items.len(),
-            "service starting; shutdown deadline {:?} (drain delay {:?})",
-            config.timeout,
-            config.drain_delay,
-        );
+        let (timeout, drain_delay, resources) = (config.timeout, config.drain_delay, items.len());
+        shutdown.state().log.event(move || {
+            tracing::info!(
+                target: "graceful",
+                timeout_ms = timeout.as_millis() as u64,
+                drain_delay_ms = drain_delay.as_millis() as u64,
+                resources,
+                "service starting; shutdown deadline {timeout:?} (drain delay {drain_delay:?})",
+            );
+        });
         // A panic in main's body is a failure like any other: it must not skip the teardown.
         let output = match CatchUnwind::new(main(shutdown)).await {
             Ok(output) => output,
@@ -228,8 +254,11 @@ fn start<'a>(
         };
         body_state.set_body_running(false);
         if let Err(error) = &output {
-            tracing::error!(target: "graceful", "main returned an error: {error}");
             body_state.begin(Cause::MainFailed(error.clone()));
+            let line = error.clone();
+            body_state.log.event(move || {
+                tracing::error!(target: "graceful", "main returned an error: {line}");
+            });
         }
         output
     }))
@@ -248,9 +277,16 @@ async fn run<F: Future<Output = Result<(), String>>>(state: &State, body: &mut B
 
 /// The start of shutdown, once the lifecycle has woken to it. (The watchdog thread has
 /// already announced a signal, on its own, in case the runtime cannot get here.)
-fn log_trigger(cause: &Cause, config: &Config) {
-    let (timeout, drain_delay) = (config.timeout, config.drain_delay);
-    if *cause == Cause::Completed {
+fn log_trigger(state: &State, cause: &Cause) {
+    let (timeout, drain_delay) = (state.config.timeout, state.config.drain_delay);
+    let (completed, cause) = (*cause == Cause::Completed, cause.to_string());
+    state
+        .log
+        .event(move || log_trigger_now(completed, &cause, timeout, drain_delay));
+}
+
+fn log_trigger_now(completed: bool, cause: &str, timeout: Duration, drain_delay: Duration) {
+    if completed {
         // Nothing to worry an operator about: everything finished by itself.
         tracing::info!(target: "graceful", cause = %cause, "shutdown started: closing within {timeout:?}");
     } else {
@@ -272,14 +308,6 @@ async fn drain_delay<F: Future<Output = Result<(), String>>>(
 ) {
     state.enter(Progress::DrainDelay);
     let delay_end = (triggered_at + state.config.drain_delay).min(drain_deadline);
-    if delay_end >= drain_deadline {
-        tracing::warn!(
-            target: "graceful",
-            "the drain delay and the resources' close timeouts leave no time to drain within {:?}: \
-             tasks still running will be aborted; raise `timeout` or lower them",
-            state.config.timeout,
-        );
-    }
     // Without a delay there is nothing to wait for: even an elapsed timer would only fire at
     // the timer's next tick, up to a millisecond later.
     if delay_end > Instant::now() {
@@ -304,17 +332,22 @@ async fn drain<F: Future<Output = Result<(), String>>>(
     let drain_started = Instant::now();
     state.enter(Progress::Draining);
     state.cancel();
-    tracing::info!(target: "graceful", "draining: tasks asked to stop taking work");
+    state.log.event(|| {
+        tracing::info!(target: "graceful", "draining: tasks asked to stop taking work");
+    });
     let drained = body
         .alongside(timeout_at(drain_deadline, state.tasks.wait()))
         .await
         .is_ok();
     let aborted = state.tasks.close(Accepting::None);
     if drained {
-        tracing::info!(target: "graceful", elapsed_ms = drain_started.elapsed().as_millis() as u64, "drained");
-        for (name, count) in &aborted {
-            tracing::warn!(target: "graceful", task = %name, count, "spawned as the drain ended: aborted");
-        }
+        let elapsed_ms = drain_started.elapsed().as_millis() as u64;
+        state.log.event(move || {
+            tracing::info!(target: "graceful", elapsed_ms, "drained");
+            for (name, count) in aborted {
+                tracing::warn!(target: "graceful", task = %name, count, "spawned as the drain ended: aborted");
+            }
+        });
         return Vec::new();
     }
     let mut stragglers = aborted;
@@ -327,9 +360,12 @@ async fn drain<F: Future<Output = Result<(), String>>>(
             stragglers.insert(0, (format!("{name} (opening)"), 1));
         }
     }
-    for (name, count) in &stragglers {
-        tracing::error!(target: "graceful", task = %name, count, "still running at the deadline: aborted");
-    }
+    let named = stragglers.clone();
+    state.log.event(move || {
+        for (name, count) in named {
+            tracing::error!(target: "graceful", task = %name, count, "still running at the deadline: aborted");
+        }
+    });
     stragglers
 }
 
@@ -354,12 +390,15 @@ async fn stop(state: &State, bound: Instant, tracked: Tracked) -> Vec<(String, u
         return Vec::new();
     }
     let unstopped = state.tasks.unstopped();
-    for (name, count) in &unstopped {
-        tracing::error!(
-            target: "graceful", task = %name, count,
-            "did not stop within {STOP_BUDGET:?} of its abort: a poll or a `Drop` of it is blocking its thread"
-        );
-    }
+    let named = unstopped.clone();
+    state.log.event(move || {
+        for (name, count) in named {
+            tracing::error!(
+                target: "graceful", task = %name, count,
+                "did not stop within {STOP_BUDGET:?} of its abort: a poll or a `Drop` of it is blocking its thread"
+            );
+        }
+    });
     unstopped
 }
 
@@ -369,7 +408,7 @@ async fn stop(state: &State, bound: Instant, tracked: Tracked) -> Vec<(String, u
 async fn close(state: &State, deadline: Instant) -> (Vec<crate::ResourceReport>, Option<String>) {
     state.enter(Progress::Closing);
     state.tasks.take_closes();
-    match CatchUnwind::new(state.resources.close_all(deadline)).await {
+    match CatchUnwind::new(state.resources.close_all(deadline, &state.log)).await {
         Ok(resources) => (resources, None),
         Err(message) => (
             Vec::new(),
@@ -392,16 +431,21 @@ async fn close_tasks(
     if done {
         return (Vec::new(), Vec::new());
     }
-    for (name, count) in &aborted {
-        tracing::error!(target: "graceful", task = %name, count, "spawned by a close, still running at the deadline: aborted");
-    }
+    let named = aborted.clone();
+    state.log.event(move || {
+        for (name, count) in named {
+            tracing::error!(target: "graceful", task = %name, count, "spawned by a close, still running at the deadline: aborted");
+        }
+    });
     let unstopped = stop(state, Instant::now() + STOP_BUDGET, Tracked::Closes).await;
     (aborted, unstopped)
 }
 
-fn phase(name: &'static str, started: Instant) -> Phase {
+fn phase(state: &State, name: &'static str, started: Instant) -> Phase {
     let elapsed = started.elapsed();
-    tracing::info!(target: "graceful", phase = name, elapsed_ms = elapsed.as_millis() as u64, "phase `{name}` took {elapsed:?}");
+    state.log.event(move || {
+        tracing::info!(target: "graceful", phase = name, elapsed_ms = elapsed.as_millis() as u64, "phase `{name}` took {elapsed:?}");
+    });
     Phase { name, elapsed }
 }
 

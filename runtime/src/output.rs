@@ -17,14 +17,15 @@ use tracing::Dispatch;
 use tracing::subscriber::NoSubscriber;
 
 use crate::Signal;
+use crate::signals::Blocked;
 
 /// What the writer thread writes.
 enum Line {
-    /// Through `tracing`, else `graceful: {message}` on stderr.
-    Log {
-        level: tracing::Level,
-        signal: Option<Signal>,
-        message: String,
+    /// A `tracing` event, emitted by `event`; without any subscriber, `otherwise` (if given)
+    /// goes to stderr instead.
+    Event {
+        event: Box<dyn FnOnce() + Send>,
+        otherwise: Option<String>,
         /// The subscriber of the code that ran the service, when it is not the global one
         /// (`tracing::subscriber::set_default`): the writer thread would not see it.
         scoped: Option<Dispatch>,
@@ -46,6 +47,8 @@ fn writer() -> Option<&'static Sender<Line>> {
             std::thread::Builder::new()
                 .name("graceful-output".into())
                 .spawn(move || {
+                    // Signals are the watchdog's: never handled on this thread.
+                    let _blocked = Blocked::here();
                     for line in receiver {
                         // A panicking subscriber must not take the writer down with it.
                         let _ = std::panic::catch_unwind(AssertUnwindSafe(move || write(line)));
@@ -62,28 +65,69 @@ pub(crate) fn start() {
     writer();
 }
 
-/// The subscriber in effect on the calling thread, scoped or global, to hand to [`log`] from
-/// another thread: the writer thread sees only a global one.
-pub(crate) fn current_subscriber() -> Option<Dispatch> {
+/// The subscriber in effect on the calling thread, scoped or global, to hand to the writer
+/// thread, which sees only a global one.
+fn current_subscriber() -> Option<Dispatch> {
     tracing::dispatcher::get_default(|dispatch| {
         (!dispatch.is::<NoSubscriber>()).then(|| dispatch.clone())
     })
 }
 
-/// Queues a line for the log: the global subscriber if there is one, else `scoped` (see
-/// [`current_subscriber`]), else stderr.
-pub(crate) fn log(
-    level: tracing::Level,
-    signal: Option<Signal>,
-    message: String,
+/// Where graceful's own events go: to the writer thread, which emits them under the subscriber
+/// of the code that ran the service. The lifecycle never waits for a subscriber (one writing to
+/// a full pipe blocks only the writer thread) and a subscriber that panics cannot unwind
+/// through it.
+#[derive(Clone, Debug)]
+pub(crate) struct Log {
     scoped: Option<Dispatch>,
-) {
-    queue(Line::Log {
-        level,
-        signal,
-        message,
-        scoped,
-    });
+}
+
+impl Log {
+    /// Events for the subscriber in effect on the calling thread (see [`current_subscriber`]).
+    pub(crate) fn here() -> Self {
+        Log {
+            scoped: current_subscriber(),
+        }
+    }
+
+    /// Emits an event from the writer thread: `event` calls a `tracing` macro with what it
+    /// captured.
+    pub(crate) fn event(&self, event: impl FnOnce() + Send + 'static) {
+        queue(Line::Event {
+            event: Box::new(event),
+            otherwise: None,
+            scoped: self.scoped.clone(),
+        });
+    }
+
+    /// A line the operator must see: logged at `level`, or without any subscriber written to
+    /// stderr as `graceful: {message}`.
+    pub(crate) fn announce(&self, level: tracing::Level, signal: Option<Signal>, message: String) {
+        let otherwise = format!("graceful: {message}\n");
+        self.event_or(
+            move || {
+                let signal = signal.map(Signal::name);
+                match level {
+                    tracing::Level::ERROR => {
+                        tracing::error!(target: "graceful", signal, "{message}");
+                    }
+                    tracing::Level::WARN => {
+                        tracing::warn!(target: "graceful", signal, "{message}");
+                    }
+                    _ => tracing::info!(target: "graceful", signal, "{message}"),
+                }
+            },
+            otherwise,
+        );
+    }
+
+    fn event_or(&self, event: impl FnOnce() + Send + 'static, otherwise: String) {
+        queue(Line::Event {
+            event: Box::new(event),
+            otherwise: Some(otherwise),
+            scoped: self.scoped.clone(),
+        });
+    }
 }
 
 /// Queues text for stderr, whatever the subscriber.
@@ -110,29 +154,21 @@ pub(crate) fn flush(bound: Instant) -> bool {
 
 fn write(line: Line) {
     match line {
-        Line::Log {
-            level,
-            signal,
-            message,
+        Line::Event {
+            event,
+            otherwise,
             scoped,
         } => {
             // On this thread, which never has a scoped subscriber, the current one is the
             // global one: it wins, as it may have been installed after the service started.
-            let Some(dispatch) = current_subscriber().or(scoped) else {
-                return to_stderr(&format!("graceful: {message}\n"));
-            };
-            tracing::dispatcher::with_default(&dispatch, || {
-                let signal = signal.map(Signal::name);
-                match level {
-                    tracing::Level::ERROR => {
-                        tracing::error!(target: "graceful", signal, "{message}");
+            match current_subscriber().or(scoped) {
+                Some(dispatch) => tracing::dispatcher::with_default(&dispatch, event),
+                None => {
+                    if let Some(text) = otherwise {
+                        to_stderr(&text);
                     }
-                    tracing::Level::WARN => {
-                        tracing::warn!(target: "graceful", signal, "{message}");
-                    }
-                    _ => tracing::info!(target: "graceful", signal, "{message}"),
                 }
-            });
+            }
         }
         Line::Stderr(text) => to_stderr(&text),
         Line::Flush(done) => {

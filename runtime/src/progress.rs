@@ -5,21 +5,28 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum Progress {
+    /// Building the Tokio runtime: the run is bounded by its timeout already, since a build
+    /// that cannot start its threads may hang (tokio waits for the ones it started).
+    Building = 0,
     /// Before the lifecycle noticed the trigger.
-    Running = 0,
-    DrainDelay = 1,
-    Draining = 2,
+    Running = 1,
+    DrainDelay = 2,
+    Draining = 3,
     /// The drain is over: dropping main's body, waiting for the aborted tasks to stop.
-    Stopping = 3,
-    Closing = 4,
+    Stopping = 4,
+    Closing = 5,
     /// After the last close: dropping the resources, stopping the runtime.
-    Finishing = 5,
+    Finishing = 6,
 }
 
 impl Progress {
     /// Completes "the deadline passed …".
     pub(crate) fn at_the_deadline(self) -> &'static str {
         match self {
+            Progress::Building => {
+                "while the Tokio runtime was being built: could its threads start (a limit on \
+                 the threads or processes of the user or the container)?"
+            }
             Progress::Running => {
                 "before the runtime could start the shutdown: the thread that drives the \
                  lifecycle and main's body is blocked (a busy loop, a blocking call or a \
@@ -46,11 +53,12 @@ impl Progress {
     /// Decodes what [`State`](crate::state::State) stores.
     pub(crate) fn from_u8(value: u8) -> Progress {
         match value {
-            0 => Progress::Running,
-            1 => Progress::DrainDelay,
-            2 => Progress::Draining,
-            3 => Progress::Stopping,
-            4 => Progress::Closing,
+            0 => Progress::Building,
+            1 => Progress::Running,
+            2 => Progress::DrainDelay,
+            3 => Progress::Draining,
+            4 => Progress::Stopping,
+            5 => Progress::Closing,
             _ => Progress::Finishing,
         }
     }

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crate::output::Log;
 use crate::watchdog::{LAST_WORDS, with_grace};
 use crate::{Cause, output, watchdog};
 
@@ -40,6 +41,8 @@ pub struct Report {
     pub elapsed: Duration,
     /// The shutdown's deadline, which also bounds [`exit`](Self::exit).
     pub(crate) deadline: Option<Instant>,
+    /// Where the report is logged: the subscriber of the code that ran the service.
+    pub(crate) log: Log,
 }
 
 /// One phase of the shutdown sequence.
@@ -155,7 +158,12 @@ impl ResourceReport {
         }
     }
 
-    pub(crate) fn log(&self) {
+    pub(crate) fn log(&self, log: &Log) {
+        let report = self.clone();
+        log.event(move || report.emit());
+    }
+
+    fn emit(&self) {
         let elapsed_ms = self.elapsed.as_millis() as u64;
         match &self.outcome {
             ResourceOutcome::Closed => {
@@ -208,6 +216,7 @@ impl Report {
             timeout,
             elapsed: Duration::ZERO,
             deadline: None,
+            log: Log::here(),
         }
     }
 
@@ -250,7 +259,9 @@ impl Report {
             None => now + OUTPUT_BUDGET,
         };
         watchdog::exit_by(flush_by + LAST_WORDS, code);
-        self.log();
+        let log = self.log.clone();
+        let report = self.clone();
+        log.event(move || report.emit());
         if !self.is_clean() {
             output::stderr(format!("{}\n", self.summary()));
         }
@@ -305,7 +316,7 @@ impl Report {
         out
     }
 
-    fn log(&self) {
+    fn emit(&self) {
         let elapsed_ms = self.elapsed.as_millis() as u64;
         let budget_ms = self.timeout.as_millis() as u64;
         let phases = self

@@ -19,6 +19,7 @@ use tokio::time::{Instant, timeout_at};
 
 use crate::budget::DEFAULT_CLOSE_RESERVE;
 use crate::catch_unwind::panic_message;
+use crate::output::Log;
 use crate::report::{ResourceOutcome, ResourceReport};
 use crate::tasks::close_scope;
 use crate::{BoxError, Config, budget};
@@ -96,7 +97,7 @@ impl Resources {
     }
 
     /// Closes every resource, group by group, within `deadline`.
-    pub(crate) async fn close_all(&self, deadline: Instant) -> Vec<ResourceReport> {
+    pub(crate) async fn close_all(&self, deadline: Instant, log: &Log) -> Vec<ResourceReport> {
         let mut entries = std::mem::take(&mut *lock(&self.entries));
         // Stable sort, then reversed: descending keys, and equal keys in reverse creation.
         entries.sort_by_key(|entry| entry.key);
@@ -111,13 +112,16 @@ impl Resources {
             }
             if Instant::now() >= deadline {
                 reports.extend(group.into_iter().map(|entry| {
-                    tracing::error!(target: "graceful", resource = entry.name, "not closed: the shutdown deadline has passed");
+                    let name = entry.name;
+                    log.event(move || {
+                        tracing::error!(target: "graceful", resource = name, "not closed: the shutdown deadline has passed");
+                    });
                     ResourceReport::new(entry.name, entry.key.1, ResourceOutcome::NotClosed, Duration::ZERO)
                 }));
                 continue;
             }
             *lock(&self.closing) = group.iter().map(|entry| entry.name).collect();
-            reports.extend(close_group(group, deadline).await);
+            reports.extend(close_group(group, deadline, log).await);
             lock(&self.closing).clear();
         }
         reports
@@ -151,7 +155,7 @@ fn reserve(entries: &[Entry]) -> Duration {
         .sum()
 }
 
-async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport> {
+async fn close_group(group: Vec<Entry>, deadline: Instant, log: &Log) -> Vec<ResourceReport> {
     let started = Instant::now();
     let runtime = Handle::current();
     let closing: Vec<_> = group
@@ -195,10 +199,12 @@ async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport
                 ),
             },
             Err(_) => {
-                tracing::error!(
-                    target: "graceful", resource = name,
-                    "the close of `{name}` is blocking its thread past its budget: left running"
-                );
+                log.event(move || {
+                    tracing::error!(
+                        target: "graceful", resource = name,
+                        "the close of `{name}` is blocking its thread past its budget: left running"
+                    );
+                });
                 (
                     ResourceOutcome::TimedOut(budget - started),
                     started.elapsed(),
@@ -206,7 +212,7 @@ async fn close_group(group: Vec<Entry>, deadline: Instant) -> Vec<ResourceReport
             }
         };
         let report = ResourceReport::new(name, order, outcome, elapsed);
-        report.log();
+        report.log(log);
         reports.push(report);
     }
     reports

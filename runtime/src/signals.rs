@@ -75,6 +75,11 @@ impl Events {
         self.0.install()
     }
 
+    /// Lets the calling thread take the signals, whatever mask it inherited.
+    pub(crate) fn receive_here(&self) {
+        self.0.receive_here()
+    }
+
     /// A handle that wakes [`wait`](Self::wait) from any thread.
     pub(crate) fn waker(&self) -> Waker {
         Waker(self.0.waker())
@@ -84,6 +89,21 @@ impl Events {
     /// most `timeout` (for ever if `None`). May return early with none.
     pub(crate) fn wait(&self, timeout: Option<Duration>, signals: &mut Vec<Signal>) {
         self.0.wait(timeout, signals)
+    }
+}
+
+/// SIGINT and SIGTERM kept from this thread until dropped: they stay pending (none is lost)
+/// and go to a thread that takes them, or here once dropped.
+///
+/// signal-hook-registry installs the OS handler a moment before its handler knows the action,
+/// and a signal handled in that moment is dropped (it "chains" to the default action, which
+/// for a handler means doing nothing). Blocked on every thread of graceful's and on the one
+/// that installs, a signal sent then waits instead.
+pub(crate) struct Blocked(#[allow(dead_code)] os::Blocked);
+
+impl Blocked {
+    pub(crate) fn here() -> Self {
+        Blocked(os::Blocked::here())
     }
 }
 
@@ -132,21 +152,38 @@ mod os {
         }
 
         pub(super) fn install(&self) -> io::Result<()> {
+            // SAFETY: getpid cannot fail.
+            let pid = unsafe { libc::getpid() };
             for signal in [libc::SIGTERM, libc::SIGINT] {
                 let fd = self.write.as_raw_fd();
                 let byte = signal as u8;
-                // SAFETY: the action only calls write(2), which is async-signal-safe, on a
-                // descriptor that is never closed (the watchdog lives as long as the process);
-                // signal-hook-registry saves and restores errno around it. The pipe is
-                // non-blocking: with 64 KiB of signals unread a byte is dropped, never waited on.
+                // SAFETY: the action calls only async-signal-safe functions (getpid, write,
+                // sigaction, raise) on a descriptor that is never closed (the watchdog lives
+                // as long as the process); signal-hook-registry saves and restores errno
+                // around it. The pipe is non-blocking: with 64 KiB of signals unread a byte is
+                // dropped, never waited on.
                 let registered = unsafe {
                     signal_hook_registry::register(signal, move || {
+                        if libc::getpid() != pid {
+                            // A child forked from the service, before or without exec:
+                            // graceful's threads do not exist in it, and the pipe is its
+                            // parent's. The signal does what it does without graceful.
+                            default_action(signal);
+                            return;
+                        }
                         libc::write(fd, (&raw const byte).cast(), 1);
                     })
                 };
                 registered?;
             }
             Ok(())
+        }
+
+        /// Lets this thread take SIGINT and SIGTERM, whatever mask it inherited (a parent that
+        /// blocked them before exec, or code that blocked them before `Config::run`): sent to
+        /// the process, they are then always delivered here.
+        pub(super) fn receive_here(&self) {
+            mask(libc::SIG_UNBLOCK);
         }
 
         pub(super) fn waker(&self) -> Waker {
@@ -203,6 +240,53 @@ mod os {
         }
     }
 
+    /// SIGINT and SIGTERM blocked on this thread, until dropped (the previous mask back).
+    pub(super) struct Blocked(libc::sigset_t);
+
+    impl Blocked {
+        pub(super) fn here() -> Self {
+            Blocked(mask(libc::SIG_BLOCK))
+        }
+    }
+
+    impl Drop for Blocked {
+        fn drop(&mut self) {
+            // SAFETY: the mask pthread_sigmask returned for this thread.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut()) };
+        }
+    }
+
+    /// Applies `how` to SIGINT and SIGTERM on this thread; returns the previous mask.
+    fn mask(how: libc::c_int) -> libc::sigset_t {
+        // SAFETY: sets built with sigemptyset and sigaddset, passed to pthread_sigmask.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut previous: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            libc::pthread_sigmask(how, &set, &mut previous);
+            previous
+        }
+    }
+
+    /// Puts back the default action of `signal` and raises it again: it takes effect when the
+    /// handler returns. Async-signal-safe.
+    ///
+    /// # Safety
+    ///
+    /// Only from a signal handler of `signal`.
+    unsafe fn default_action(signal: libc::c_int) {
+        // SAFETY: a zeroed sigaction is SIG_DFL with an empty mask and no flags; sigaction and
+        // raise are async-signal-safe.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+            libc::raise(signal);
+        }
+    }
+
     /// Neither end may ever wait: not the handler, not a wake-up, not the reader.
     fn non_blocking(fd: RawFd) -> io::Result<()> {
         // SAFETY: fcntl on a descriptor we own, with flags read from it first.
@@ -235,6 +319,14 @@ mod os {
     #[derive(Clone)]
     pub(super) struct Waker(Sender<Option<Signal>>);
 
+    pub(super) struct Blocked;
+
+    impl Blocked {
+        pub(super) fn here() -> Self {
+            Blocked
+        }
+    }
+
     impl Events {
         pub(super) fn new() -> io::Result<Self> {
             let (sender, receiver) = mpsc::channel();
@@ -257,6 +349,8 @@ mod os {
                 .recv()
                 .unwrap_or_else(|_| Err(io::Error::other("the console listener stopped")))
         }
+
+        pub(super) fn receive_here(&self) {}
 
         pub(super) fn waker(&self) -> Waker {
             Waker(self.sender.clone())

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
-use tracing::Dispatch;
 
+use crate::output::Log;
 use crate::progress::Progress;
 use crate::provided::Provided;
 use crate::resources::Resources;
@@ -30,9 +30,8 @@ pub(crate) struct State {
     trigger: OnceLock<Trigger>,
     /// Wakes the watchdog, which then bounds the shutdown by its deadline.
     watchdog: OnceLock<Waker>,
-    /// The `tracing` subscriber of the code that called `Config::run`, for graceful's lines
-    /// written from threads of its own.
-    subscriber: Option<Dispatch>,
+    /// Where graceful's own events go (the subscriber of the code that called `Config::run`).
+    pub(crate) log: Log,
     progress: AtomicU8,
     /// Whether `main`'s body (with the item resources' opening) is still running.
     body_running: AtomicBool,
@@ -59,8 +58,8 @@ impl State {
             cancel: CancellationToken::new(),
             trigger: OnceLock::new(),
             watchdog: OnceLock::new(),
-            subscriber: crate::output::current_subscriber(),
-            progress: AtomicU8::new(Progress::Running as u8),
+            log: Log::here(),
+            progress: AtomicU8::new(Progress::Building as u8),
             body_running: AtomicBool::new(false),
             tasks: TaskGroup::new(),
             resources: Resources::default(),
@@ -119,10 +118,6 @@ impl State {
     /// Set once, by the watchdog, as the run registers with it.
     pub(crate) fn set_waker(&self, watchdog: Waker) {
         let _ = self.watchdog.set(watchdog);
-    }
-
-    pub(crate) fn subscriber(&self) -> Option<Dispatch> {
-        self.subscriber.clone()
     }
 
     /// The deadline of the shutdown, once it has begun.

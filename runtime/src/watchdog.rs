@@ -24,9 +24,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::signals::{Events, Signal};
+use crate::Cause;
+use crate::output::{self, Log};
+use crate::progress::Progress;
+use crate::signals::{Blocked, Events, Signal};
 use crate::state::State;
-use crate::{Cause, output};
 
 /// How long after the deadline the watchdog gives the run to return on its own.
 pub(crate) const GRACE: Duration = Duration::from_millis(500);
@@ -36,6 +38,8 @@ pub(crate) const LAST_WORDS: Duration = Duration::from_millis(100);
 
 struct Watchdog {
     events: Events,
+    /// The process it was started in: a child forked from it has none of its threads.
+    pid: u32,
     runs: Mutex<Runs>,
     /// Whether the thread runs: started once the watchdog is in its static.
     thread: OnceLock<Result<(), String>>,
@@ -57,6 +61,8 @@ struct Runs {
 struct Run {
     id: u64,
     state: Arc<State>,
+    /// Bounds its startup until its runtime is built (see `Progress::Building`).
+    registered_at: Instant,
     /// Signals delivered while it ran.
     signals: u32,
 }
@@ -66,6 +72,14 @@ static WATCHDOG: OnceLock<Result<Watchdog, String>> = OnceLock::new();
 /// The watchdog, its thread started on first use.
 fn watchdog() -> Result<&'static Watchdog, String> {
     let watchdog = WATCHDOG.get_or_init(open).as_ref().map_err(Clone::clone)?;
+    if watchdog.pid != std::process::id() {
+        return Err(
+            "graceful runs no service in a process forked from one that ran graceful \
+                    (its signal and deadline thread does not survive fork): exec a new program, \
+                    or fork before the first service runs"
+                .to_owned(),
+        );
+    }
     watchdog
         .thread
         .get_or_init(|| {
@@ -85,6 +99,7 @@ fn open() -> Result<Watchdog, String> {
     Ok(Watchdog {
         events: Events::new()
             .map_err(|error| format!("could not open the signal pipe: {error}"))?,
+        pid: std::process::id(),
         runs: Mutex::default(),
         thread: OnceLock::new(),
         installed: OnceLock::new(),
@@ -101,6 +116,8 @@ pub(crate) struct Watched {
 /// Watches `state` until the returned guard drops: its signals, and its deadline once it has
 /// one. Starts the watchdog and installs the signal handlers if this is the first run.
 pub(crate) fn watch_run(state: &Arc<State>) -> Result<Watched, String> {
+    // Until the handlers are in place, a signal waits rather than being lost (see `Blocked`).
+    let blocked = Blocked::here();
     let watchdog = watchdog()?;
     state.set_waker(watchdog.events.waker());
     let watched = {
@@ -111,6 +128,7 @@ pub(crate) fn watch_run(state: &Arc<State>) -> Result<Watched, String> {
         runs.running.push(Run {
             id,
             state: state.clone(),
+            registered_at: Instant::now(),
             signals: 0,
         });
         Watched { id }
@@ -125,6 +143,9 @@ pub(crate) fn watch_run(state: &Arc<State>) -> Result<Watched, String> {
                 .map_err(|error| format!("could not install the signal handlers: {error}"))
         })
         .clone()?;
+    drop(blocked);
+    // Now the watchdog thread takes them too, whatever this thread's mask.
+    watchdog.events.waker().wake();
     Ok(watched)
 }
 
@@ -160,8 +181,16 @@ impl Watchdog {
 }
 
 fn watch(watchdog: &'static Watchdog) {
+    // Not before the handlers are in place (see `Blocked`); then always, whatever the mask this
+    // thread inherited, so that a signal sent to the process has a thread that takes it.
+    let blocked = Blocked::here();
+    let mut blocked = Some(blocked);
     let mut signals = Vec::new();
     loop {
+        if blocked.is_some() && watchdog.installed.get().is_some() {
+            blocked = None;
+            watchdog.events.receive_here();
+        }
         // A bug of ours must not stop the watching: the handlers would then write to a pipe
         // that nobody reads, and only SIGKILL would end the process.
         let _ = catch_unwind(AssertUnwindSafe(|| {
@@ -182,11 +211,7 @@ fn watch(watchdog: &'static Watchdog) {
 impl Runs {
     /// When the watchdog must act next, if ever.
     fn next_expiry(&self) -> Option<Instant> {
-        let deadlines = self
-            .running
-            .iter()
-            .filter_map(|run| run.state.deadline())
-            .map(with_grace);
+        let deadlines = self.running.iter().filter_map(Run::expiry);
         deadlines.chain(self.exit.map(|(at, _)| at)).min()
     }
 
@@ -198,13 +223,12 @@ impl Runs {
             if let Some((_, code)) = self.exit
                 && self.since_last_run == 1
             {
-                output::log(
+                Log::here().announce(
                     tracing::Level::WARN,
                     Some(signal),
                     format!(
                         "received {signal} while exiting with code {code}; send it again to exit at once"
                     ),
-                    None,
                 );
                 return;
             }
@@ -227,20 +251,15 @@ impl Runs {
                     run.state.config.timeout
                 ),
             };
-            output::log(
-                tracing::Level::WARN,
-                Some(signal),
-                message,
-                run.state.subscriber(),
-            );
+            run.state
+                .log
+                .announce(tracing::Level::WARN, Some(signal), message);
         }
     }
 
     fn enforce(&self, now: Instant) {
         for run in &self.running {
-            if let Some(deadline) = run.state.deadline()
-                && now >= with_grace(deadline)
-            {
+            if run.expiry().is_some_and(|expiry| now >= expiry) {
                 expire(&run.state);
             }
         }
@@ -252,13 +271,29 @@ impl Runs {
     }
 }
 
+impl Run {
+    /// When the watchdog ends the process for this run: past its deadline, or past its
+    /// timeout while its runtime is still being built.
+    fn expiry(&self) -> Option<Instant> {
+        let building = (self.state.progress() == Progress::Building).then(|| {
+            self.registered_at
+                .checked_add(self.state.config.timeout)
+                .unwrap_or(self.registered_at)
+        });
+        let deadline = match (self.state.deadline(), building) {
+            (Some(deadline), Some(building)) => Some(deadline.min(building)),
+            (deadline, building) => deadline.or(building),
+        };
+        deadline.map(with_grace)
+    }
+}
+
 fn force_exit(signal: Signal) -> ! {
     let code = signal.forced_exit_code();
-    output::log(
+    Log::here().announce(
         tracing::Level::ERROR,
         Some(signal),
         format!("received {signal} again: exiting at once with code {code}"),
-        None,
     );
     output::flush(Instant::now() + LAST_WORDS);
     exit_now(code)

@@ -175,7 +175,10 @@ fn refuse<F: Send + 'static>(
     runtime: &Handle,
 ) -> JoinHandle<()> {
     state.tasks.tallies.end(tally, Ending::Aborted, 1);
-    tracing::debug!(target: "graceful", task = %tally.name, "spawned after the drain ended: aborted before it ran");
+    let name = tally.name.clone();
+    state.log.event(move || {
+        tracing::debug!(target: "graceful", task = %name, "spawned after the drain ended: aborted before it ran");
+    });
     refused::drop_refused(Box::new(future));
     let handle = runtime.spawn(std::future::pending());
     handle.abort();
@@ -235,7 +238,9 @@ fn finish<T: Outcome>(state: &Arc<State>, key: SlotKey, result: Result<T, String
     // result comes too late for the report, but a failure is still logged.
     let Some(tally) = state.tasks.live.remove(key) else {
         if let Some(failure) = failure {
-            tracing::warn!(target: "graceful", "a task counted as aborted at the deadline had just failed: {}", failure.message);
+            state.log.event(move || {
+                tracing::warn!(target: "graceful", "a task counted as aborted at the deadline had just failed: {}", failure.message);
+            });
         }
         return;
     };
@@ -261,8 +266,11 @@ fn finish<T: Outcome>(state: &Arc<State>, key: SlotKey, result: Result<T, String
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(TaskFailure::from_cause(&cause));
-    tracing::error!(target: "graceful", task = %tally.name, "{cause}");
+    let (name, line) = (tally.name.clone(), cause.to_string());
     state.begin(cause);
+    state
+        .log
+        .event(move || tracing::error!(target: "graceful", task = %name, "{line}"));
 }
 
 /// How a task failed, rendered.

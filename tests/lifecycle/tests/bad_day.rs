@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -369,5 +369,184 @@ fn a_panic_in_the_drop_of_mains_body_at_the_deadline_is_reported_and_exits_1() {
             .contains("task `main` (1 running) aborted at the deadline"),
         "stderr:\n{}",
         exit.stderr
+    );
+}
+
+// What else an adversary tried.
+
+const FORKS: &str = env!("CARGO_BIN_EXE_forks");
+const SUBSCRIBER: &str = env!("CARGO_BIN_EXE_subscriber");
+
+#[test]
+fn a_signal_to_a_forked_child_has_its_default_action_and_never_reaches_the_service() {
+    let mut service = Service::start(FORKS, "");
+    service.wait_for_count("ready", 1);
+    service.wait_for_count("child ", 1);
+    let child: u32 = service
+        .events
+        .iter()
+        .find_map(|event| event.strip_prefix("child "))
+        .and_then(|pid| pid.parse().ok())
+        .expect("the child's pid");
+    common::send(child, libc::SIGTERM);
+    service.wait_for("child ended");
+    assert!(
+        service
+            .events
+            .contains(&"child ended: status signal 15".to_owned()),
+        "events: {:?}",
+        service.events
+    );
+    // The service itself was not signalled: it is still up, and shuts down on its own SIGTERM.
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    assert_eq!(
+        exit.stderr.matches("received SIGTERM").count(),
+        1,
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn a_service_in_a_process_forked_after_a_run_is_refused_at_startup() {
+    let service = Service::start(FORKS, "run_in_child");
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["first run: exit code 0", "child run: startup failed: graceful runs no service in a process forked from one that ran graceful", "child ended: status code 1"]);
+}
+
+#[test]
+fn signals_blocked_in_the_inherited_mask_are_still_heard() {
+    // A parent that blocks SIGINT and SIGTERM before exec (some supervisors and shells do).
+    let block = |command: &mut Command| {
+        // SAFETY: sigprocmask on the child's only thread before exec; async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGTERM);
+                libc::sigaddset(&mut set, libc::SIGINT);
+                libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                Ok(())
+            });
+        }
+    };
+    let mut service = Service::start_prepared(SERVICE, "slow_drain", &[], Stderr::Read, block);
+    service.wait_for("ready");
+    service.signal_delivered(libc::SIGTERM);
+    service.signal(libc::SIGINT);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(130), "stderr:\n{}", exit.stderr);
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+}
+
+#[test]
+fn a_runtime_that_cannot_start_its_threads_is_a_startup_failure_not_a_hang() {
+    // As user `nobody`, allowed 60 threads in all, with 200 workers asked for. Needs root to
+    // switch users, as CI runs.
+    // SAFETY: getuid cannot fail.
+    if unsafe { libc::getuid() } != 0 {
+        panic!("this test switches to an unprivileged user and needs root");
+    }
+    let limit = |command: &mut Command| {
+        // SAFETY: setrlimit, setgroups, setgid and setuid in the child before exec.
+        unsafe {
+            command.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 60,
+                    rlim_max: 60,
+                };
+                if libc::setrlimit(libc::RLIMIT_NPROC, &limit) != 0
+                    || libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(65534) != 0
+                    || libc::setuid(65534) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    };
+    let service = Service::start_prepared(BLOCKED, "many_threads", &[], Stderr::Read, limit);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    assert!(!exit.has("ready"));
+    // Timeout 1 s: whether tokio returns its panic or hangs unwinding it.
+    assert!(
+        elapsed < Duration::from_secs(1) + PAST_THE_DEADLINE,
+        "took {elapsed:?}"
+    );
+    assert!(
+        exit.stderr.contains("could not build the Tokio runtime")
+            || exit
+                .stderr
+                .contains("while the Tokio runtime was being built"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn a_subscriber_that_panics_on_shutdown_events_does_not_change_a_clean_exit() {
+    let mut service = Service::start(SUBSCRIBER, "panics");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    assert!(
+        exit.stderr.contains("the subscriber broke on"),
+        "the subscriber was asked, and panicked: {}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn a_subscriber_writing_to_a_full_stdout_blocks_neither_the_shutdown_nor_the_exit() {
+    let (read, write) = common::pipe();
+    common::fill(&write);
+    let (stderr_read, stderr_write) = common::pipe();
+    let mut child = Command::new(SUBSCRIBER)
+        .env("SCENARIO", "stdout")
+        .env_remove("GRACEFUL_TIMEOUT")
+        .env_remove("GRACEFUL_DRAIN_DELAY")
+        .stdout(write)
+        .stderr(stderr_write)
+        .spawn()
+        .expect("start subscriber");
+    let (lines, ready) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr_read)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    if ready.recv_timeout(SOON).ok().as_deref() != Some("ready") {
+        let _ = child.kill();
+        panic!("not ready within {SOON:?}");
+    }
+    common::send(child.id(), libc::SIGTERM);
+    let sent = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if sent.elapsed() > SOON {
+            let _ = child.kill();
+            panic!("still running after {SOON:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    drop(read);
+    // Timeout 4 s: not cut at the deadline, and the 0.25 s the report may wait for its lines.
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        sent.elapsed()
     );
 }

@@ -1,7 +1,8 @@
 //! Every runtime thread is blocked before any signal arrives: main's body blocks the thread
 //! that drives the lifecycle, and (multi-thread) one task blocks each worker. SIGTERM must still
 //! be heard and the deadline must still end the process. Built on `Config` so that the
-//! scenario chooses the scheduler.
+//! scenario chooses the scheduler. `many_threads` asks for more workers than the test lets the
+//! process start.
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ use graceful_lifecycle_tests::{event, scenario};
 fn main() {
     let workers = match scenario().as_str() {
         "multi_thread" => 2,
+        // More than the test lets this user start: the runtime cannot be built.
+        "many_threads" => 200,
         _ => 0,
     };
     let config = Config::new().timeout(Duration::from_secs(1));

@@ -54,6 +54,17 @@ impl Service {
         env: &[(&str, &str)],
         stderr: Stderr,
     ) -> Service {
+        Service::start_prepared(binary, scenario, env, stderr, |_| {})
+    }
+
+    /// Starts the service after `prepare` has set the command up (a `pre_exec`, say).
+    pub fn start_prepared(
+        binary: &str,
+        scenario: &str,
+        env: &[(&str, &str)],
+        stderr: Stderr,
+        prepare: impl FnOnce(&mut Command),
+    ) -> Service {
         let mut command = Command::new(binary);
         command
             .env("SCENARIO", scenario)
@@ -79,6 +90,7 @@ impl Service {
                 full = Some(read);
             }
         }
+        prepare(&mut command);
         let mut child = command
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {binary}: {error}"));
@@ -216,7 +228,7 @@ pub fn wait_delivered(pid: u32, signal: i32) {
 }
 
 /// A pipe, both ends closed on exec.
-fn pipe() -> (File, File) {
+pub fn pipe() -> (File, File) {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for the two descriptors.
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
@@ -225,7 +237,7 @@ fn pipe() -> (File, File) {
 }
 
 /// Writes into the pipe until it is full.
-fn fill(write: &File) {
+pub fn fill(write: &File) {
     let fd = write.as_raw_fd();
     // SAFETY: fcntl on a descriptor we own.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
