@@ -1,6 +1,6 @@
-#[graceful::main(timeout = "25h", worker_threads = 5000)]
+#[graceful::main(timeout = "24h 1ms", worker_threads = 4097)]
 async fn main() {
-    #[resource(timeout = "300000000000y")]
+    #[resource(timeout = "25h")]
     let _cache = Cache;
 }
 

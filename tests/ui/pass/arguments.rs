@@ -1,4 +1,5 @@
-// Every argument of `#[graceful::main]`, a renamed crate path, and a custom error type.
+// Every argument of `#[graceful::main]` (the longest timeout accepted), a renamed crate path,
+// and a custom error type.
 use std::fmt;
 
 struct AppError;
@@ -9,7 +10,7 @@ impl fmt::Display for AppError {
     }
 }
 
-#[graceful::main(timeout = "1m 30s", drain_delay = "1500ms", flavor = "multi_thread", worker_threads = 2, crate = "::graceful")]
+#[graceful::main(timeout = "24h", drain_delay = "1500ms", flavor = "multi_thread", worker_threads = 2, crate = "::graceful")]
 async fn main(_shutdown: graceful::Shutdown) -> Result<(), AppError> {
     Ok(())
 }
