@@ -8,6 +8,134 @@ use common::{SOON, Service};
 
 const NAMES: &str = env!("CARGO_BIN_EXE_names");
 const SERVICE: &str = env!("CARGO_BIN_EXE_service");
+const GROUP: &str = env!("CARGO_BIN_EXE_group");
+
+/// Timeout of the `group` fixture, and a wide margin past it.
+const GROUP_BOUND: Duration = Duration::from_secs(3 + 3);
+
+fn signalled(scenario: &str) -> common::Exit {
+    let mut service = Service::start(GROUP, scenario);
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert!(elapsed < GROUP_BOUND, "took {elapsed:?}");
+    exit
+}
+
+// 1. Late spawns escape.
+
+#[test]
+fn a_close_can_spawn_a_flush_and_wait_for_it() {
+    let exit = signalled("flush_awaited");
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["closing buffer", "flushed", "closed buffer", "closing db"]);
+}
+
+#[test]
+fn a_flush_a_close_leaves_running_still_runs_within_the_deadline() {
+    let exit = signalled("flush_unawaited");
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["closing buffer", "closed buffer", "flushed"]);
+}
+
+#[test]
+fn a_task_that_keeps_respawning_itself_stops_at_the_drains_end() {
+    let exit = signalled("relay");
+    // The relay never ends by itself: the drain is cut, which is a failure.
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    assert!(
+        !exit.has("hop after the first close"),
+        "a hop ran while resources closed: {:?}",
+        exit.events
+    );
+    assert!(
+        exit.stderr
+            .contains("task `relay` (1 running) aborted at the deadline"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    exit.assert_order(&["closing cache", "closing buffer", "closing db", "closed db"]);
+}
+
+// 2. Aborted is not stopped.
+
+#[test]
+fn an_aborted_task_has_stopped_before_the_first_resource_closes() {
+    let exit = signalled("slow_abort");
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["straggler dropped", "closing cache"]);
+    assert!(
+        !exit.has("straggler dropped after the first close"),
+        "{:?}",
+        exit.events
+    );
+}
+
+// 6. A close that blocks its thread.
+
+#[test]
+fn a_close_that_blocks_the_only_worker_does_not_stop_the_next_close() {
+    for scenario in ["blocking_close_one_worker", "blocking_close_current_thread"] {
+        let exit = signalled(scenario);
+        assert_eq!(exit.code, Some(1), "{scenario}: stderr:\n{}", exit.stderr);
+        exit.assert_order(&[
+            "closing cache",
+            "closing buffer",
+            "closed buffer",
+            "closed db",
+        ]);
+        assert!(
+            exit.stderr
+                .contains("resource `cache` did not close within 500ms"),
+            "{scenario}: stderr:\n{}",
+            exit.stderr
+        );
+    }
+}
+
+// 5. A resource without `timeout` gets no close time.
+
+#[test]
+fn resources_without_a_timeout_still_close_after_a_hung_task() {
+    let mut service = Service::start(env!("CARGO_BIN_EXE_undeclared"), "");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    exit.assert_order(&["closed publisher", "closed db"]);
+    assert!(
+        !exit.stderr.contains("was not closed"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    assert!(
+        exit.stderr
+            .contains("task `hung` (1 running) aborted at the deadline"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    assert!(elapsed < Duration::from_secs(2 + 3), "took {elapsed:?}");
+}
+
+// 8. The reserve swallows the drain.
+
+#[test]
+fn a_close_budget_as_long_as_the_timeout_still_leaves_the_drain_time_every_run() {
+    for _ in 0..5 {
+        let mut service = Service::start(env!("CARGO_BIN_EXE_budget"), "");
+        service.wait_for("ready");
+        service.signal(libc::SIGTERM);
+        let (exit, _) = service.wait(SOON);
+        assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+        exit.assert_order(&["quick done", "closed db"]);
+        assert!(
+            exit.stderr
+                .contains("exceed half of the 2s the shutdown timeout leaves after the drain delay: the drain keeps 1s"),
+            "warned at startup; stderr:\n{}",
+            exit.stderr
+        );
+    }
+}
 
 #[test]
 fn a_task_error_whose_display_panics_still_fails_the_shutdown() {
