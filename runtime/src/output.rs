@@ -93,6 +93,10 @@ impl Log {
     /// Emits an event from the writer thread: `event` calls a `tracing` macro with what it
     /// captured.
     pub(crate) fn event(&self, event: impl FnOnce() + Send + 'static) {
+        // No subscriber at all: `tracing` itself would drop the event, so it is not queued.
+        if self.scoped.is_none() && !tracing::dispatcher::has_been_set() {
+            return;
+        }
         queue(Line::Event {
             event: Box::new(event),
             otherwise: None,

@@ -2,26 +2,23 @@
 //!
 //! Resources close after the drain, in descending `(stage, order)`: a writer with a higher
 //! order is flushed before the connection it writes to closes. Equal keys close concurrently.
-//! Each close runs under its own `timeout` on a thread of its own (tokio's blocking pool, driving
-//! the close with `Handle::block_on`), so one that fails, panics, hangs or blocks its thread is
-//! reported and the next group still closes (OTP semantics, not "skip the rest"): a close that
-//! blocked a runtime worker would stop that worker's timers too, its own timeout among them, on
-//! a runtime of one worker (a one-CPU container) or on the current-thread scheduler.
+//! Each close runs under its own `timeout`, off the runtime's workers (see `teardown`), so one
+//! that fails, panics, hangs or blocks its thread is reported and the next group still closes
+//! (OTP semantics, not "skip the rest").
+
+mod teardown;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::runtime::Handle;
-use tokio::time::{Instant, timeout_at};
+use tokio::time::Instant;
 
 use crate::budget::DEFAULT_CLOSE_RESERVE;
-use crate::catch_unwind::panic_message;
 use crate::output::Log;
-use crate::report::{ResourceOutcome, ResourceReport};
-use crate::tasks::close_scope;
+use crate::report::ResourceReport;
 use crate::{BoxError, Config, budget};
 
 type CloseFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
@@ -61,7 +58,7 @@ struct Entry {
 pub(crate) struct Resources {
     entries: Mutex<Vec<Entry>>,
     /// The group closing now, for the watchdog's message if a close blocks past the deadline.
-    closing: Mutex<Vec<&'static str>>,
+    closing: Arc<Mutex<Vec<&'static str>>>,
     /// Whether the startup warning about budgets past what the drain can give was logged.
     warned: AtomicBool,
 }
@@ -102,29 +99,16 @@ impl Resources {
         // Stable sort, then reversed: descending keys, and equal keys in reverse creation.
         entries.sort_by_key(|entry| entry.key);
         entries.reverse();
-
-        let mut reports = Vec::with_capacity(entries.len());
+        let mut groups = teardown::Groups::new();
         let mut entries = entries.into_iter().peekable();
         while let Some(first) = entries.next() {
             let mut group = vec![first];
             while let Some(next) = entries.next_if(|next| next.key == group[0].key) {
                 group.push(next);
             }
-            if Instant::now() >= deadline {
-                reports.extend(group.into_iter().map(|entry| {
-                    let name = entry.name;
-                    log.event(move || {
-                        tracing::error!(target: "graceful", resource = name, "not closed: the shutdown deadline has passed");
-                    });
-                    ResourceReport::new(entry.name, entry.key.1, ResourceOutcome::NotClosed, Duration::ZERO)
-                }));
-                continue;
-            }
-            *lock(&self.closing) = group.iter().map(|entry| entry.name).collect();
-            reports.extend(close_group(group, deadline, log).await);
-            lock(&self.closing).clear();
+            groups.push_back(group);
         }
-        reports
+        teardown::close_all(groups, deadline, log, self.closing.clone()).await
     }
 
     /// The names of the resources closing now.
@@ -153,67 +137,4 @@ fn reserve(entries: &[Entry]) -> Duration {
                 .unwrap_or_default()
         })
         .sum()
-}
-
-async fn close_group(group: Vec<Entry>, deadline: Instant, log: &Log) -> Vec<ResourceReport> {
-    let started = Instant::now();
-    let runtime = Handle::current();
-    let closing: Vec<_> = group
-        .into_iter()
-        .map(|entry| {
-            let budget = entry
-                .timeout
-                .map_or(deadline, |timeout| deadline.min(started + timeout));
-            let close = entry.close;
-            let runtime = runtime.clone();
-            // On a thread of its own: if it blocks that thread, the runtime's timers still
-            // run, this wait below still ends at `budget`, and the next group still closes.
-            // What it spawns is taken by the task group, which takes nothing else now.
-            let task = tokio::task::spawn_blocking(move || {
-                runtime.block_on(close_scope::enter(async move {
-                    let outcome = match timeout_at(budget, close()).await {
-                        Ok(Ok(())) => ResourceOutcome::Closed,
-                        Ok(Err(error)) => ResourceOutcome::Failed(crate::error::render(&*error)),
-                        Err(_) => ResourceOutcome::TimedOut(budget - started),
-                    };
-                    (outcome, started.elapsed())
-                }))
-            });
-            (entry.name, entry.key.1, budget, task)
-        })
-        .collect();
-
-    let mut reports = Vec::with_capacity(closing.len());
-    for (name, order, budget, task) in closing {
-        // A close that blocks its thread never reaches its own timeout: this one bounds it.
-        let (outcome, elapsed) = match timeout_at(budget, task).await {
-            Ok(Ok(done)) => done,
-            Ok(Err(join_error)) => match join_error.try_into_panic() {
-                Ok(payload) => (
-                    ResourceOutcome::Panicked(panic_message(payload.as_ref())),
-                    started.elapsed(),
-                ),
-                Err(_) => (
-                    ResourceOutcome::TimedOut(budget - started),
-                    started.elapsed(),
-                ),
-            },
-            Err(_) => {
-                log.event(move || {
-                    tracing::error!(
-                        target: "graceful", resource = name,
-                        "the close of `{name}` is blocking its thread past its budget: left running"
-                    );
-                });
-                (
-                    ResourceOutcome::TimedOut(budget - started),
-                    started.elapsed(),
-                )
-            }
-        };
-        let report = ResourceReport::new(name, order, outcome, elapsed);
-        report.log(log);
-        reports.push(report);
-    }
-    reports
 }

@@ -1,0 +1,287 @@
+//! The closes, run off the runtime's worker threads, so that one that blocks its thread cannot
+//! stop the runtime's timers (its own timeout among them) and the next group still closes, on
+//! a runtime of one worker or on the current-thread scheduler.
+//!
+//! One closer thread (tokio's blocking pool, driving the closes with `Handle::block_on`) takes
+//! the groups in turn: a close that does not block costs no thread hand-off of its own. The
+//! lifecycle waits for the closer to finish, and wakes only if the group closing has outlived
+//! its budget: then that closer is blocked, its group is reported as timed out, and a new
+//! closer takes the groups left (the old one, should it ever wake, takes nothing more). The
+//! closes of a group of equal order run side by side, each on a thread of its own, so that
+//! one that blocks does not hold up its siblings.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until, timeout_at};
+
+use super::{Entry, lock};
+use crate::catch_unwind::CatchUnwind;
+use crate::output::Log;
+use crate::report::{ResourceOutcome, ResourceReport};
+use crate::tasks::close_scope;
+
+/// How long past a group's budget the lifecycle waits for the closer's own report of it.
+const SLACK: Duration = Duration::from_millis(20);
+
+/// The groups, in closing order, each of equal key.
+pub(super) type Groups = VecDeque<Vec<Entry>>;
+
+struct Teardown {
+    deadline: Instant,
+    log: Log,
+    /// The names closing now, for the watchdog's message.
+    closing: Arc<Mutex<Vec<&'static str>>>,
+    sequence: Mutex<Sequence>,
+}
+
+struct Sequence {
+    groups: Groups,
+    /// The closer that may take the next group; earlier ones were given up on.
+    closer: u32,
+    current: Option<Current>,
+    reports: Vec<ResourceReport>,
+}
+
+/// The group closing now.
+struct Current {
+    number: u64,
+    started: Instant,
+    budget: Instant,
+    names: Vec<(&'static str, i64)>,
+}
+
+/// Closes every group in turn within `deadline`; returns a report per resource, in order.
+pub(super) async fn close_all(
+    groups: Groups,
+    deadline: Instant,
+    log: &Log,
+    closing: Arc<Mutex<Vec<&'static str>>>,
+) -> Vec<ResourceReport> {
+    let teardown = Arc::new(Teardown {
+        deadline,
+        log: log.clone(),
+        closing,
+        sequence: Mutex::new(Sequence {
+            groups,
+            closer: 0,
+            current: None,
+            reports: Vec::new(),
+        }),
+    });
+    let mut closer = start_closer(&teardown, 0);
+    loop {
+        let check = teardown.next_check();
+        tokio::select! {
+            _ = &mut closer => break,
+            () = sleep_until(check) => {
+                match teardown.give_up_if_blocked() {
+                    GaveUp::No => {}
+                    GaveUp::Yes { next } => closer = start_closer(&teardown, next),
+                    GaveUp::YesAndDone => break,
+                }
+            }
+        }
+    }
+    lock(&teardown.closing).clear();
+    std::mem::take(&mut lock(&teardown.sequence).reports)
+}
+
+fn start_closer(teardown: &Arc<Teardown>, id: u32) -> JoinHandle<()> {
+    let teardown = teardown.clone();
+    let runtime = Handle::current();
+    // What a close spawns is taken by the task group, which takes nothing else now.
+    tokio::task::spawn_blocking(move || runtime.block_on(close_scope::enter(teardown.closer(id))))
+}
+
+enum GaveUp {
+    No,
+    Yes { next: u32 },
+    YesAndDone,
+}
+
+impl Teardown {
+    /// When the lifecycle looks again whether the closer is blocked: past the budget of the
+    /// group closing now, or, between groups, past the shortest budget the next could have.
+    fn next_check(&self) -> Instant {
+        let sequence = lock(&self.sequence);
+        let now = Instant::now();
+        let budget = match &sequence.current {
+            Some(current) => current.budget,
+            None => sequence
+                .groups
+                .iter()
+                .map(|group| budget(group, now, self.deadline))
+                .min()
+                .unwrap_or(self.deadline),
+        };
+        budget + SLACK
+    }
+
+    /// Gives up on the closer if the group it closes has outlived its budget.
+    fn give_up_if_blocked(&self) -> GaveUp {
+        let mut sequence = lock(&self.sequence);
+        let blocked = sequence
+            .current
+            .as_ref()
+            .is_some_and(|current| Instant::now() >= current.budget + SLACK);
+        if !blocked {
+            return GaveUp::No;
+        }
+        let current = sequence.current.take().expect("checked above");
+        for (name, order) in current.names {
+            self.log.event(move || {
+                tracing::error!(
+                    target: "graceful", resource = name,
+                    "the close of `{name}` is blocking its thread past its budget: left running"
+                );
+            });
+            let report = ResourceReport::new(
+                name,
+                order,
+                ResourceOutcome::TimedOut(current.budget - current.started),
+                current.started.elapsed(),
+            );
+            report.log(&self.log);
+            sequence.reports.push(report);
+        }
+        sequence.closer += 1;
+        match sequence.groups.is_empty() {
+            true => GaveUp::YesAndDone,
+            false => GaveUp::Yes {
+                next: sequence.closer,
+            },
+        }
+    }
+
+    /// Takes the groups in turn until none is left, or until it has been given up on.
+    async fn closer(self: Arc<Self>, id: u32) {
+        let mut number = 0;
+        loop {
+            let (group, started) = {
+                let mut sequence = lock(&self.sequence);
+                if sequence.closer != id {
+                    return;
+                }
+                let Some(group) = sequence.groups.pop_front() else {
+                    return;
+                };
+                let started = Instant::now();
+                if started >= self.deadline {
+                    for entry in group {
+                        let name = entry.name;
+                        self.log.event(move || {
+                            tracing::error!(target: "graceful", resource = name, "not closed: the shutdown deadline has passed");
+                        });
+                        sequence.reports.push(ResourceReport::new(
+                            entry.name,
+                            entry.key.1,
+                            ResourceOutcome::NotClosed,
+                            Duration::ZERO,
+                        ));
+                    }
+                    continue;
+                }
+                number += 1;
+                sequence.current = Some(Current {
+                    number,
+                    started,
+                    budget: budget(&group, started, self.deadline),
+                    names: group
+                        .iter()
+                        .map(|entry| (entry.name, entry.key.1))
+                        .collect(),
+                });
+                *lock(&self.closing) = group.iter().map(|entry| entry.name).collect();
+                (group, started)
+            };
+            let reports = close_group(group, started, self.deadline).await;
+            let mut sequence = lock(&self.sequence);
+            let still_ours = sequence.closer == id
+                && sequence
+                    .current
+                    .as_ref()
+                    .is_some_and(|current| current.number == number);
+            if !still_ours {
+                // Given up on while this group blocked it: already reported.
+                return;
+            }
+            sequence.current = None;
+            for report in &reports {
+                report.log(&self.log);
+            }
+            sequence.reports.extend(reports);
+        }
+    }
+}
+
+/// The latest any close of `group` may end, started at `started`.
+fn budget(group: &[Entry], started: Instant, deadline: Instant) -> Instant {
+    group
+        .iter()
+        .map(|entry| entry_budget(entry, started, deadline))
+        .max()
+        .unwrap_or(deadline)
+}
+
+fn entry_budget(entry: &Entry, started: Instant, deadline: Instant) -> Instant {
+    entry
+        .timeout
+        .map_or(deadline, |timeout| deadline.min(started + timeout))
+}
+
+/// Closes one group: a lone close here, on the closer's thread; closes side by side each on a
+/// thread of its own, so that one that blocks holds up none of the others.
+async fn close_group(
+    group: Vec<Entry>,
+    started: Instant,
+    deadline: Instant,
+) -> Vec<ResourceReport> {
+    if group.len() == 1 {
+        let entry = group.into_iter().next().expect("one entry");
+        let budget = entry_budget(&entry, started, deadline);
+        let (name, order) = (entry.name, entry.key.1);
+        let (outcome, elapsed) = close_one(entry, started, budget).await;
+        return vec![ResourceReport::new(name, order, outcome, elapsed)];
+    }
+    let runtime = Handle::current();
+    let closing: Vec<_> = group
+        .into_iter()
+        .map(|entry| {
+            let budget = entry_budget(&entry, started, deadline);
+            let (name, order) = (entry.name, entry.key.1);
+            let runtime = runtime.clone();
+            let task = tokio::task::spawn_blocking(move || {
+                runtime.block_on(close_scope::enter(close_one(entry, started, budget)))
+            });
+            (name, order, budget, task)
+        })
+        .collect();
+    let mut reports = Vec::with_capacity(closing.len());
+    for (name, order, budget, task) in closing {
+        // A close that blocks its thread never reaches its own timeout: this one bounds it.
+        let (outcome, elapsed) = match timeout_at(budget, task).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(_)) | Err(_) => (
+                ResourceOutcome::TimedOut(budget - started),
+                started.elapsed(),
+            ),
+        };
+        reports.push(ResourceReport::new(name, order, outcome, elapsed));
+    }
+    reports
+}
+
+/// One close under its budget, its panic caught.
+async fn close_one(entry: Entry, started: Instant, budget: Instant) -> (ResourceOutcome, Duration) {
+    let outcome = match timeout_at(budget, CatchUnwind::new((entry.close)())).await {
+        Ok(Ok(Ok(()))) => ResourceOutcome::Closed,
+        Ok(Ok(Err(error))) => ResourceOutcome::Failed(crate::error::render(&*error)),
+        Ok(Err(panic)) => ResourceOutcome::Panicked(panic),
+        Err(_) => ResourceOutcome::TimedOut(budget - started),
+    };
+    (outcome, started.elapsed())
+}
