@@ -19,9 +19,12 @@ mod connection;
 mod health;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::Router;
@@ -101,6 +104,26 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
         }
     }
 
+    // The connections the kernel has completed but this loop has not taken yet are served
+    // too, each closing after what it sent: closing the listener would reset them.
+    loop {
+        let pending = std::future::poll_fn(|cx| {
+            Poll::Ready(match listener.poll_accept(cx) {
+                Poll::Ready(Ok((stream, _peer))) => Some(stream),
+                Poll::Ready(Err(_)) | Poll::Pending => None,
+            })
+        })
+        .await;
+        let Some(stream) = pending else { break };
+        let _ = stream.set_nodelay(true);
+        let (closer, closing) = oneshot::channel();
+        drop(closer);
+        tasks.spawn(serve_connection(
+            connections.accept(stream),
+            router.clone(),
+            closing,
+        ));
+    }
     let address = listener.local_addr().ok();
     drop(listener);
     let open = connections.count();
@@ -117,8 +140,17 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
     Ok(())
 }
 
+/// How long a connection that has not sent a request yet is given to send one once the
+/// server closes: its client may have it on the way (Go's `Shutdown` waits the same way for a
+/// new connection), and closing first would reset it.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
+
 async fn serve_connection(io: Io, router: Router, closing: oneshot::Receiver<()>) {
-    let service = TowerToHyperService::new(router);
+    let first_request = Arc::new(FirstRequest::default());
+    let service = Noting {
+        inner: TowerToHyperService::new(router),
+        first_request: first_request.clone(),
+    };
     let connection = http1::Builder::new()
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
@@ -128,8 +160,51 @@ async fn serve_connection(io: Io, router: Router, closing: oneshot::Receiver<()>
         // Sent or dropped: either way, the server is closing.
         _ = closing => {}
     }
+    if !first_request.seen.load(Ordering::Acquire) {
+        tokio::select! {
+            result = connection.as_mut() => return log_end(result),
+            () = first_request.arrived.notified() => {}
+            () = tokio::time::sleep(FIRST_REQUEST_GRACE) => {}
+        }
+    }
+    // A request that has arrived but that hyper has not read yet is read first: hyper closes
+    // a connection it sees idle at once, and the unread request would get a reset instead of
+    // its answer (with `Connection: close`).
+    let read = std::future::poll_fn(|cx| Poll::Ready(connection.as_mut().poll(cx))).await;
+    if let Poll::Ready(result) = read {
+        return log_end(result);
+    }
     connection.as_mut().graceful_shutdown();
     log_end(connection.await);
+}
+
+/// Whether a connection has had a request yet.
+#[derive(Default)]
+struct FirstRequest {
+    seen: AtomicBool,
+    arrived: tokio::sync::Notify,
+}
+
+/// The router's service, noting the connection's first request.
+struct Noting<S> {
+    inner: S,
+    first_request: Arc<FirstRequest>,
+}
+
+impl<S, R> hyper::service::Service<R> for Noting<S>
+where
+    S: hyper::service::Service<R>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, request: R) -> Self::Future {
+        if !self.first_request.seen.swap(true, Ordering::AcqRel) {
+            self.first_request.arrived.notify_one();
+        }
+        self.inner.call(request)
+    }
 }
 
 fn log_end(result: Result<(), hyper::Error>) {
