@@ -183,7 +183,7 @@ async fn lifecycle(state: &Arc<State>, main: MainFn<'_>) -> Report {
 
     let close_started = Instant::now();
     let (resources, close_panic) = close(state, deadline).await;
-    let (late, late_unstopped) = close_tasks(state, deadline).await;
+    let (late, late_unstopped) = close_tasks(state, deadline, &unstopped).await;
     stragglers.extend(late);
     unstopped.extend(late_unstopped);
     phases.push(phase(state, "close", close_started));
@@ -383,7 +383,7 @@ enum Tracked {
 /// have not, by name.
 async fn stop(state: &State, bound: Instant, tracked: Tracked) -> Vec<(String, usize)> {
     let stopped = match tracked {
-        Tracked::Group => timeout_at(bound, state.tasks.wait()).await,
+        Tracked::Group => timeout_at(bound, state.tasks.wait_stopped()).await,
         Tracked::Closes => timeout_at(bound, state.tasks.wait_closes()).await,
     };
     if stopped.is_ok() {
@@ -417,16 +417,17 @@ async fn close(state: &State, deadline: Instant) -> (Vec<crate::ResourceReport>,
     }
 }
 
-/// The tasks the closes spawned and did not wait for (a flush in the background) run until the
-/// deadline; then the group takes nothing more, and what is left is aborted and named. Returns
-/// the stragglers and those that did not stop.
+/// The tasks the closes spawned and did not wait for (a flush in the background) run until
+/// shortly before the deadline; then the group takes nothing more, and what is left is aborted
+/// and named, and given until the deadline to stop. Returns the stragglers and those that did
+/// not stop (but for `unstopped` already, the group's tasks named at the drain's end).
 async fn close_tasks(
     state: &State,
     deadline: Instant,
+    unstopped: &[(String, usize)],
 ) -> (Vec<(String, usize)>, Vec<(String, usize)>) {
-    let done = timeout_at(deadline, state.tasks.wait_closes())
-        .await
-        .is_ok();
+    let cut = deadline.checked_sub(STOP_BUDGET).unwrap_or(deadline);
+    let done = timeout_at(cut, state.tasks.wait_closes()).await.is_ok();
     let aborted = state.tasks.close(Accepting::None);
     if done {
         return (Vec::new(), Vec::new());
@@ -437,8 +438,22 @@ async fn close_tasks(
             tracing::error!(target: "graceful", task = %name, count, "spawned by a close, still running at the deadline: aborted");
         }
     });
-    let unstopped = stop(state, Instant::now() + STOP_BUDGET, Tracked::Closes).await;
-    (aborted, unstopped)
+    let after = stop(state, deadline, Tracked::Closes).await;
+    (aborted, without(after, unstopped))
+}
+
+/// `counts` less `known`, name by name.
+fn without(counts: Vec<(String, usize)>, known: &[(String, usize)]) -> Vec<(String, usize)> {
+    counts
+        .into_iter()
+        .filter_map(|(name, count)| {
+            let before = known
+                .iter()
+                .find(|(known, _)| *known == name)
+                .map_or(0, |(_, count)| *count);
+            (count > before).then(|| (name, count - before))
+        })
+        .collect()
 }
 
 fn phase(state: &State, name: &'static str, started: Instant) -> Phase {

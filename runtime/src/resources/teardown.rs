@@ -19,13 +19,14 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 use super::{Entry, lock};
-use crate::catch_unwind::CatchUnwind;
+use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::output::Log;
 use crate::report::{ResourceOutcome, ResourceReport};
 use crate::tasks::close_scope;
 
-/// How long past a group's budget the lifecycle waits for the closer's own report of it.
-const SLACK: Duration = Duration::from_millis(20);
+/// How long past a group's budget the lifecycle waits for the closer's own report of it
+/// before it takes the closer for blocked: long enough for a loaded machine.
+const SLACK: Duration = Duration::from_millis(100);
 
 /// The groups, in closing order, each of equal key.
 pub(super) type Groups = VecDeque<Vec<Entry>>;
@@ -76,7 +77,11 @@ pub(super) async fn close_all(
     loop {
         let check = teardown.next_check();
         tokio::select! {
-            _ = &mut closer => break,
+            _ = &mut closer => match teardown.after_closer_ended() {
+                // It ended in the middle (a bug of ours): the rest goes to a new one.
+                Some(next) => closer = start_closer(&teardown, next),
+                None => break,
+            },
             () = sleep_until(check) => {
                 match teardown.give_up_if_blocked() {
                     GaveUp::No => {}
@@ -110,7 +115,8 @@ impl Teardown {
         let sequence = lock(&self.sequence);
         let now = Instant::now();
         let budget = match &sequence.current {
-            Some(current) => current.budget,
+            Some(current) if current.names.len() == 1 => current.budget,
+            Some(_) => self.deadline,
             None => sequence
                 .groups
                 .iter()
@@ -121,13 +127,53 @@ impl Teardown {
         budget + SLACK
     }
 
-    /// Gives up on the closer if the group it closes has outlived its budget.
+    /// A closer has ended: `None` if the teardown is done, else the closer to start for what is
+    /// left (the group it was closing is reported as panicked).
+    fn after_closer_ended(&self) -> Option<u32> {
+        let mut sequence = lock(&self.sequence);
+        if let Some(current) = sequence.current.take() {
+            for (name, order) in current.names {
+                let report = ResourceReport::new(
+                    name,
+                    order,
+                    ResourceOutcome::Panicked("the teardown's closer thread stopped".to_owned()),
+                    current.started.elapsed(),
+                );
+                report.log(&self.log);
+                sequence.reports.push(report);
+            }
+        } else if sequence.groups.is_empty() {
+            return None;
+        }
+        sequence.closer += 1;
+        (!sequence.groups.is_empty()).then_some(sequence.closer)
+    }
+
+    /// Gives up on the closer if the lone close it runs has outlived its budget: it blocks the
+    /// closer's thread. (For a group of several, the closer only waits, each close on a thread
+    /// of its own, and reports each at its budget.) Past the deadline with no group closing,
+    /// the groups left are not closed.
     fn give_up_if_blocked(&self) -> GaveUp {
         let mut sequence = lock(&self.sequence);
+        let now = Instant::now();
+        if sequence.current.is_none() && now >= self.deadline + SLACK {
+            // No closer took them (the blocking pool is full, say): not closed.
+            let groups = std::mem::take(&mut sequence.groups);
+            for entry in groups.into_iter().flatten() {
+                sequence.reports.push(ResourceReport::new(
+                    entry.name,
+                    entry.key.1,
+                    ResourceOutcome::NotClosed,
+                    Duration::ZERO,
+                ));
+            }
+            sequence.closer += 1;
+            return GaveUp::YesAndDone;
+        }
         let blocked = sequence
             .current
             .as_ref()
-            .is_some_and(|current| Instant::now() >= current.budget + SLACK);
+            .is_some_and(|current| current.names.len() == 1 && now >= current.budget + SLACK);
         if !blocked {
             return GaveUp::No;
         }
@@ -265,7 +311,17 @@ async fn close_group(
         // A close that blocks its thread never reaches its own timeout: this one bounds it.
         let (outcome, elapsed) = match timeout_at(budget, task).await {
             Ok(Ok(done)) => done,
-            Ok(Err(_)) | Err(_) => (
+            Ok(Err(error)) => match error.try_into_panic() {
+                Ok(panic) => (
+                    ResourceOutcome::Panicked(panic_message(panic.as_ref())),
+                    started.elapsed(),
+                ),
+                Err(_) => (
+                    ResourceOutcome::TimedOut(budget - started),
+                    started.elapsed(),
+                ),
+            },
+            Err(_) => (
                 ResourceOutcome::TimedOut(budget - started),
                 started.elapsed(),
             ),
@@ -275,13 +331,18 @@ async fn close_group(
     reports
 }
 
-/// One close under its budget, its panic caught.
+/// One close under its budget. Everything of the close's own code runs under the catcher: its
+/// poll, its error's rendering and drop, and its drop when cut at the budget.
 async fn close_one(entry: Entry, started: Instant, budget: Instant) -> (ResourceOutcome, Duration) {
-    let outcome = match timeout_at(budget, CatchUnwind::new((entry.close)())).await {
-        Ok(Ok(Ok(()))) => ResourceOutcome::Closed,
-        Ok(Ok(Err(error))) => ResourceOutcome::Failed(crate::error::render(&*error)),
-        Ok(Err(panic)) => ResourceOutcome::Panicked(panic),
-        Err(_) => ResourceOutcome::TimedOut(budget - started),
-    };
+    let close = (entry.close)();
+    let outcome = CatchUnwind::new(async move {
+        match timeout_at(budget, close).await {
+            Ok(Ok(())) => ResourceOutcome::Closed,
+            Ok(Err(error)) => ResourceOutcome::Failed(crate::error::render(&*error)),
+            Err(_) => ResourceOutcome::TimedOut(budget - started),
+        }
+    })
+    .await
+    .unwrap_or_else(ResourceOutcome::Panicked);
     (outcome, started.elapsed())
 }

@@ -242,6 +242,18 @@ impl LiveTasks {
         })
     }
 
+    /// Whether a sweep caught a spawn between its reservation and its fill: that task is not
+    /// counted by the tracker yet, and will be aborted as soon as its spawn returns.
+    pub(super) fn has_unfilled(&self) -> bool {
+        self.shards.iter().any(|shard| {
+            shard
+                .lock()
+                .slots
+                .iter()
+                .any(|slot| matches!(slot, Slot::AbortedUnfilled(_)))
+        })
+    }
+
     fn collect(&self, pick: impl Fn(&Slot) -> Option<&Arc<Tally>>) -> Vec<Arc<Tally>> {
         let mut picked = Vec::new();
         for shard in &self.shards {

@@ -85,6 +85,20 @@ impl TaskGroup {
         self.tracker.wait().await
     }
 
+    /// Resolves once every task aborted has stopped: nothing tracked runs, and no spawn that a
+    /// sweep caught between its reservation and `spawn_on` (on a thread outside the runtime)
+    /// is left to start, and be aborted, later.
+    pub(crate) async fn wait_stopped(&self) {
+        loop {
+            self.tracker.wait().await;
+            if !self.live.has_unfilled() {
+                return;
+            }
+            // Such a spawn returns within microseconds; it is then tracked.
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+
     /// Resolves once no task spawned by a close is running.
     pub(crate) async fn wait_closes(&self) {
         self.closes.wait().await

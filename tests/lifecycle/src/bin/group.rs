@@ -51,6 +51,7 @@ impl Close for Buffer {
             "flush_awaited" => self.shutdown.spawn("flush", flush).await?,
             // Left running: it must still run, within the deadline.
             "flush_unawaited" => drop(self.shutdown.spawn("flush", flush)),
+            "close_error_unprintable" => return Err(Box::new(Unprintable)),
             _ => {}
         }
         event("closed buffer");
@@ -62,6 +63,18 @@ impl Close for Buffer {
 async fn buffer(shutdown: Shutdown) -> Result<Buffer, BoxError> {
     Ok(Buffer { shutdown })
 }
+
+/// An error whose `Display` panics.
+#[derive(Debug)]
+struct Unprintable;
+
+impl std::fmt::Display for Unprintable {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("Display of Unprintable")
+    }
+}
+
+impl std::error::Error for Unprintable {}
 
 struct Db;
 
