@@ -61,3 +61,15 @@ pub async fn job(id: u32, duration: Duration) {
         started.elapsed().as_millis()
     ));
 }
+
+/// An error whose `Display` panics: graceful must still report the failure.
+#[derive(Debug)]
+pub struct Unprintable;
+
+impl std::fmt::Display for Unprintable {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("Display of Unprintable")
+    }
+}
+
+impl std::error::Error for Unprintable {}

@@ -296,10 +296,7 @@ fn an_absurd_timeout_is_refused_at_startup_naming_the_setting_and_the_range() {
 
 #[test]
 fn a_resource_drop_that_blocks_cannot_hold_the_exit_past_the_deadline() {
-    let mut service = Service::start(DROPS, "resource_drop_blocks");
-    service.wait_for("ready");
-    service.signal(libc::SIGTERM);
-    let (exit, elapsed) = service.wait(SOON);
+    let (exit, elapsed) = common::signalled(DROPS, "resource_drop_blocks");
     assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
     exit.assert_order(&["closed db", "dropping sticky"]);
     // Deadline 2 s; the drop blocks for 20 s.
@@ -317,10 +314,7 @@ fn a_resource_drop_that_blocks_cannot_hold_the_exit_past_the_deadline() {
 
 #[test]
 fn a_drop_of_mains_body_that_blocks_cannot_hold_the_exit_past_the_deadline() {
-    let mut service = Service::start(DROPS, "body_drop_blocks");
-    service.wait_for("ready");
-    service.signal(libc::SIGTERM);
-    let (exit, elapsed) = service.wait(SOON);
+    let (exit, elapsed) = common::signalled(DROPS, "body_drop_blocks");
     assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
     assert!(exit.has("main's local dropped"));
     assert!(
@@ -337,10 +331,7 @@ fn a_drop_of_mains_body_that_blocks_cannot_hold_the_exit_past_the_deadline() {
 
 #[test]
 fn a_leftover_task_whose_drop_blocks_cannot_hold_the_exit_past_the_deadline() {
-    let mut service = Service::start(DROPS, "leftover_drop_blocks");
-    service.wait_for("ready");
-    service.signal(libc::SIGTERM);
-    let (exit, elapsed) = service.wait(SOON);
+    let (exit, elapsed) = common::signalled(DROPS, "leftover_drop_blocks");
     assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
     exit.assert_order(&["closed db", "leftover task dropped"]);
     assert!(
@@ -351,10 +342,7 @@ fn a_leftover_task_whose_drop_blocks_cannot_hold_the_exit_past_the_deadline() {
 
 #[test]
 fn a_panic_in_the_drop_of_mains_body_at_the_deadline_is_reported_and_exits_1() {
-    let mut service = Service::start(DROPS, "body_drop_panics");
-    service.wait_for("ready");
-    service.signal(libc::SIGTERM);
-    let (exit, _) = service.wait(SOON);
+    let (exit, _) = common::signalled(DROPS, "body_drop_panics");
     // Not 101, and the teardown and the report still happen.
     assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
     exit.assert_order(&["main's local dropped", "closing db", "closed db"]);

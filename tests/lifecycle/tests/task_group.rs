@@ -14,10 +14,7 @@ const GROUP: &str = env!("CARGO_BIN_EXE_group");
 const GROUP_BOUND: Duration = Duration::from_secs(3 + 3);
 
 fn signalled(scenario: &str) -> common::Exit {
-    let mut service = Service::start(GROUP, scenario);
-    service.wait_for("ready");
-    service.signal(libc::SIGTERM);
-    let (exit, elapsed) = service.wait(SOON);
+    let (exit, elapsed) = common::signalled(GROUP, scenario);
     assert!(elapsed < GROUP_BOUND, "took {elapsed:?}");
     exit
 }
@@ -114,10 +111,7 @@ fn a_close_that_blocks_its_thread_does_not_stop_the_next_close_on_one_worker_or_
 
 #[test]
 fn resources_without_a_timeout_still_close_after_a_hung_task() {
-    let mut service = Service::start(env!("CARGO_BIN_EXE_undeclared"), "");
-    service.wait_for("ready");
-    service.signal(libc::SIGTERM);
-    let (exit, elapsed) = service.wait(SOON);
+    let (exit, elapsed) = common::signalled(env!("CARGO_BIN_EXE_undeclared"), "");
     assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
     exit.assert_order(&["closed publisher", "closed db"]);
     assert!(
@@ -139,10 +133,7 @@ fn resources_without_a_timeout_still_close_after_a_hung_task() {
 #[test]
 fn a_close_budget_as_long_as_the_timeout_still_leaves_the_drain_time_every_run() {
     for _ in 0..5 {
-        let mut service = Service::start(env!("CARGO_BIN_EXE_budget"), "");
-        service.wait_for("ready");
-        service.signal(libc::SIGTERM);
-        let (exit, _) = service.wait(SOON);
+        let (exit, _) = common::signalled(env!("CARGO_BIN_EXE_budget"), "");
         assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
         exit.assert_order(&["quick done", "closed db"]);
         assert!(

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use graceful::{BoxError, Close, Config, Flavor, Shutdown};
-use graceful_lifecycle_tests::{event, scenario};
+use graceful_lifecycle_tests::{Unprintable, event, scenario};
 
 /// Set when the first resource starts closing: no task of the group may run after.
 static CLOSING: AtomicBool = AtomicBool::new(false);
@@ -63,18 +63,6 @@ impl Close for Buffer {
 async fn buffer(shutdown: Shutdown) -> Result<Buffer, BoxError> {
     Ok(Buffer { shutdown })
 }
-
-/// An error whose `Display` panics.
-#[derive(Debug)]
-struct Unprintable;
-
-impl std::fmt::Display for Unprintable {
-    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        panic!("Display of Unprintable")
-    }
-}
-
-impl std::error::Error for Unprintable {}
 
 struct Db;
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use graceful::{BoxError, Shutdown};
-use graceful_lifecycle_tests::{Behaviour, Probe, event, job, scenario};
+use graceful_lifecycle_tests::{Behaviour, Probe, Unprintable, event, job, scenario};
 
 #[graceful::main(timeout = "4s")]
 async fn main(shutdown: Shutdown) -> Result<(), BoxError> {
@@ -91,15 +91,3 @@ async fn main(shutdown: Shutdown) -> Result<(), BoxError> {
     event("ready");
     Ok(())
 }
-
-/// An error whose `Display` panics.
-#[derive(Debug)]
-struct Unprintable;
-
-impl std::fmt::Display for Unprintable {
-    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        panic!("Display of Unprintable")
-    }
-}
-
-impl std::error::Error for Unprintable {}

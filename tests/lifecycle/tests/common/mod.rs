@@ -197,6 +197,15 @@ impl Service {
     }
 }
 
+/// Starts `binary` with `scenario`, waits for `ready`, sends SIGTERM and waits for the exit:
+/// what it did, and how long it took from the signal.
+pub fn signalled(binary: &str, scenario: &str) -> (Exit, Duration) {
+    let mut service = Service::start(binary, scenario);
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    service.wait(SOON)
+}
+
 pub fn send(pid: u32, signal: i32) {
     let pid = pid as libc::pid_t;
     // SAFETY: kill(2) with a pid we own and a valid signal number.
