@@ -6,7 +6,7 @@
 //!
 //! Memory is bounded by the tasks alive, not by the names ever seen: the first
 //! [`NAMED_TALLIES`] names keep a tally of their own for the whole run, and a later name's
-//! tally is folded into one aggregate ("N other names") when its last task ends. A service that
+//! tally is folded into one aggregate line when its last task ends. A service that
 //! names every job apart (`format!("job-{id}")`) keeps its report exact in sum, and flat in size.
 
 use std::collections::HashMap;
@@ -148,7 +148,7 @@ impl Tallies {
         let folded = &names.folded;
         if folded.names > 0 {
             let mut report = TaskReport::new(&format!(
-                "({} other names, past the first {NAMED_TALLIES})",
+                "(names past the first {NAMED_TALLIES}: {} tallies folded)",
                 folded.names
             ));
             report.succeeded = folded.succeeded;
@@ -181,7 +181,10 @@ mod tests {
         assert_eq!(reports.len(), NAMED_TALLIES + 2);
         assert_eq!((reports[0].name.as_str(), reports[0].failed), ("first", 1));
         let aggregate = reports.last().unwrap();
-        assert_eq!(aggregate.name, "(500 other names, past the first 1000)");
+        assert_eq!(
+            aggregate.name,
+            "(names past the first 1000: 500 tallies folded)"
+        );
         assert_eq!(aggregate.succeeded, 500);
         let total: u64 = reports
             .iter()
