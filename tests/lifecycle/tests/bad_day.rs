@@ -439,6 +439,16 @@ fn a_runtime_that_cannot_start_its_threads_is_a_startup_failure_not_a_hang() {
         eprintln!("not run: switching to an unprivileged user needs root");
         return;
     }
+    // And `nobody` must be able to reach the binary (a checkout under a private home is not).
+    let reachable = std::path::Path::new(BLOCKED).ancestors().all(|path| {
+        use std::os::unix::fs::PermissionsExt;
+        path.as_os_str().is_empty()
+            || std::fs::metadata(path).is_ok_and(|meta| meta.permissions().mode() & 0o001 != 0)
+    });
+    if !reachable {
+        eprintln!("not run: {BLOCKED} cannot be run by an unprivileged user");
+        return;
+    }
     let limit = |command: &mut Command| {
         // SAFETY: setrlimit, setgroups, setgid and setuid in the child before exec.
         unsafe {
