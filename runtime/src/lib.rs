@@ -29,6 +29,7 @@ mod resources;
 mod shutdown;
 mod signals;
 mod state;
+mod sync;
 mod tasks;
 mod watchdog;
 

@@ -8,9 +8,10 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use crate::Resource;
+use crate::sync::lock;
 
 type Shared = Arc<dyn Any + Send + Sync>;
 
@@ -48,7 +49,7 @@ impl Provided {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TypeId, Shared>> {
-        self.by_type.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.by_type)
     }
 }
 

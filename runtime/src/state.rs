@@ -4,7 +4,7 @@
 //! atomic load: `CancellationToken::is_cancelled` takes a mutex (tokio-rs/tokio#7775).
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -14,6 +14,7 @@ use crate::progress::Progress;
 use crate::provided::Provided;
 use crate::resources::Resources;
 use crate::signals::Waker;
+use crate::sync::lock;
 use crate::tasks::TaskGroup;
 use crate::{Cause, Config};
 
@@ -164,22 +165,19 @@ impl State {
     }
 
     pub(crate) fn set_opening(&self, names: Vec<&'static str>) {
-        *self.opening.lock().unwrap_or_else(PoisonError::into_inner) = names;
+        *lock(&self.opening) = names;
     }
 
     /// One of the resources being opened is done (opened or failed).
     pub(crate) fn opened(&self, name: &'static str) {
-        let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut opening = lock(&self.opening);
         if let Some(at) = opening.iter().position(|opening| *opening == name) {
             opening.remove(at);
         }
     }
 
     pub(crate) fn opening(&self) -> Vec<&'static str> {
-        self.opening
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.opening).clone()
     }
 
     pub(crate) fn triggered_token(&self) -> &CancellationToken {

@@ -21,7 +21,7 @@
 //! [`Config::run`]: crate::Config::run
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::Cause;
@@ -29,6 +29,7 @@ use crate::output::{self, Log};
 use crate::progress::Progress;
 use crate::signals::{Blocked, Events, Signal};
 use crate::state::State;
+use crate::sync::lock;
 
 /// How long after the deadline the watchdog gives the run to return on its own.
 pub(crate) const GRACE: Duration = Duration::from_millis(500);
@@ -176,7 +177,7 @@ pub(crate) fn with_grace(deadline: Instant) -> Instant {
 impl Watchdog {
     fn lock(&self) -> MutexGuard<'_, Runs> {
         // Nothing panics while the lock is held; recover rather than stop watching anyway.
-        self.runs.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.runs)
     }
 }
 

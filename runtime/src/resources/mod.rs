@@ -11,7 +11,7 @@ mod teardown;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use crate::budget::DEFAULT_CLOSE_RESERVE;
 use crate::output::Log;
 use crate::report::ResourceReport;
+use crate::sync::lock;
 use crate::{BoxError, Config, budget};
 
 type CloseFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
@@ -115,10 +116,6 @@ impl Resources {
     pub(crate) fn closing(&self) -> Vec<&'static str> {
         lock(&self.closing).clone()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Per group of equal key, the longest budget (`DEFAULT_CLOSE_RESERVE` without a `timeout`),

@@ -18,10 +18,11 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout_at};
 
-use super::{Entry, lock};
+use super::Entry;
 use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::output::Log;
 use crate::report::{ResourceOutcome, ResourceReport};
+use crate::sync::lock;
 use crate::tasks::close_scope;
 
 /// How long past a group's budget the lifecycle waits for the closer's own report of it

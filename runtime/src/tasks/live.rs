@@ -14,11 +14,12 @@
 //! after, and then sees the group closed. No spawn slips between the two.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::task::AbortHandle;
 
 use super::tally::Tally;
+use crate::sync::lock;
 
 const SHARDS: usize = 16;
 
@@ -84,7 +85,7 @@ pub(super) struct SlotKey {
 impl Shard {
     fn lock(&self) -> MutexGuard<'_, Slots> {
         // Nothing panics while the lock is held; recover rather than cascade anyway.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.0)
     }
 }
 

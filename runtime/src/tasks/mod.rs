@@ -19,7 +19,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, ready};
 
 use tokio::runtime::Handle;
@@ -29,6 +29,7 @@ use tokio_util::task::TaskTracker;
 use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::report::{TaskFailure, TaskReport};
 use crate::state::State;
+use crate::sync::lock;
 use crate::{Cause, Outcome};
 
 pub(crate) use live::Accepting;
@@ -132,11 +133,7 @@ impl TaskGroup {
 
     /// Per-name counts and every failure, for the report.
     pub(crate) fn outcomes(&self) -> (Vec<TaskReport>, Vec<TaskFailure>) {
-        let failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let failures = lock(&self.failures).clone();
         (self.tallies.reports(), failures)
     }
 }
@@ -274,12 +271,7 @@ fn finish<T: Outcome>(state: &Arc<State>, key: SlotKey, result: Result<T, String
             error: failure.message,
         },
     };
-    state
-        .tasks
-        .failures
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(TaskFailure::from_cause(&cause));
+    lock(&state.tasks.failures).push(TaskFailure::from_cause(&cause));
     let (name, line) = (tally.name.clone(), cause.to_string());
     state.begin(cause);
     state

@@ -11,9 +11,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::report::TaskReport;
+use crate::sync::lock;
 
 use super::TaskName;
 
@@ -86,7 +87,7 @@ struct Folded {
 impl Tallies {
     fn names(&self) -> MutexGuard<'_, Names> {
         // Nothing panics while the lock is held; recover rather than cascade anyway.
-        self.names.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.names)
     }
 
     /// The tally of `name` for one more task, created at the name's first spawn.
