@@ -38,6 +38,7 @@
 //! (drained at the cancel, cut at the deadline, upgraded connections included) and provides
 //! `/livez` and `/readyz`.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub use graceful_macros::{main, resource};
 pub use graceful_runtime::{

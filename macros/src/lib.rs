@@ -5,6 +5,7 @@
 //! file: `args` (attribute arguments), `parse` (the function), `body` (the `#[resource]`
 //! statements), `validate`, `expand`. Errors accumulate and are reported together, each on the
 //! smallest span, and the function is emitted even when there are errors.
+#![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 mod args;

@@ -4,6 +4,9 @@
 //! Depend on `graceful` rather than on this crate: it re-exports everything here together
 //! with the `#[graceful::main]` and `#[graceful::resource]` attributes.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+// Unsafe code lives in two places only, each allowed where it is: the signal handlers and the
+// self-pipe (`signals::os`), and the exit that skips every destructor (`watchdog::exit_now`).
+#![deny(unsafe_code)]
 
 #[cfg(feature = "axum")]
 pub mod axum;

@@ -118,6 +118,7 @@ impl Waker {
 }
 
 #[cfg(unix)]
+#[allow(unsafe_code)]
 mod os {
     use std::io;
     use std::os::fd::{AsRawFd, OwnedFd, RawFd};

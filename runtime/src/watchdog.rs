@@ -323,6 +323,7 @@ fn expire(state: &State) -> ! {
 /// Ends the process now. On Unix with `_exit`: no destructor, no `atexit` handler, no flush of
 /// stdout, any of which could block (a full stdout pipe) or panic. Elsewhere with
 /// `std::process::exit`, which does flush stdout.
+#[allow(unsafe_code)]
 fn exit_now(code: i32) -> ! {
     #[cfg(unix)]
     // SAFETY: `_exit` is always safe to call; it does not return.

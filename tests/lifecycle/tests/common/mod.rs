@@ -156,6 +156,10 @@ impl Service {
         send(self.child.id(), signal);
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends `signal` and waits until the kernel has delivered it (it is no longer pending), so
     /// that a signal sent next is a delivery of its own rather than merged into this one.
     pub fn signal_delivered(&self, signal: i32) {
@@ -204,6 +208,16 @@ pub fn signalled(binary: &str, scenario: &str) -> (Exit, Duration) {
     service.wait_for("ready");
     service.signal(libc::SIGTERM);
     service.wait(SOON)
+}
+
+/// Whether the process runs: it exists and has not exited (a zombie, not yet reaped, has).
+pub fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // `pid (name) state ...`: the state follows the last `)`.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
 }
 
 pub fn send(pid: u32, signal: i32) {
