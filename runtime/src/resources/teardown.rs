@@ -171,10 +171,15 @@ impl Teardown {
             sequence.closer += 1;
             return GaveUp::YesAndDone;
         }
-        let blocked = sequence
-            .current
-            .as_ref()
-            .is_some_and(|current| current.names.len() == 1 && now >= current.budget + SLACK);
+        // A group of several is given up on only past the deadline: its closer only waits,
+        // and must have reported by then.
+        let blocked = sequence.current.as_ref().is_some_and(|current| {
+            let budget = match current.names.len() {
+                1 => current.budget,
+                _ => self.deadline,
+            };
+            now >= budget + SLACK
+        });
         if !blocked {
             return GaveUp::No;
         }
