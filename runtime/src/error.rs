@@ -29,6 +29,22 @@ pub(crate) fn render(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// [`render`] for an error of the user's, consumed: its `Display`, its sources and its `Drop`
+/// are the user's code and run under the catcher, so one that panics is still a failure that
+/// the report can name.
+pub(crate) fn render_caught(error: BoxError) -> String {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || render(&*error)))
+        .unwrap_or_else(|panic| unrenderable(panic.as_ref()))
+}
+
+/// What is reported for an error that panicked while being rendered.
+pub(crate) fn unrenderable(panic: &(dyn std::any::Any + Send)) -> String {
+    format!(
+        "an error that panicked while being rendered: {}",
+        crate::catch_unwind::panic_message(panic)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::fmt;

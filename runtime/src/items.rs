@@ -219,14 +219,7 @@ async fn open_group(shutdown: &Shutdown, group: &[&'static ItemResource]) -> Vec
                 Ok(Err(error)) => Some(format!(
                     "resource `{}` failed to open: {}",
                     item.name,
-                    // Its `Display` is the constructor's code too: under the catcher.
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                        crate::error::render(&*error)
-                    }))
-                    .unwrap_or_else(|panic| format!(
-                        "an error that panicked while being rendered: {}",
-                        crate::catch_unwind::panic_message(panic.as_ref())
-                    ))
+                    crate::error::render_caught(error)
                 )),
                 Err(message) => Some(format!(
                     "resource `{}` panicked while opening: {message}",

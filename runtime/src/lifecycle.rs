@@ -360,12 +360,7 @@ async fn drain<F: Future<Output = Result<(), String>>>(
             stragglers.insert(0, (format!("{name} (opening)"), 1));
         }
     }
-    let named = stragglers.clone();
-    state.log.event(move || {
-        for (name, count) in named {
-            tracing::error!(target: "graceful", task = %name, count, "still running at the deadline: aborted");
-        }
-    });
+    log_tasks(state, &stragglers, "still running at the deadline: aborted");
     stragglers
 }
 
@@ -390,15 +385,11 @@ async fn stop(state: &State, bound: Instant, tracked: Tracked) -> Vec<(String, u
         return Vec::new();
     }
     let unstopped = state.tasks.unstopped();
-    let named = unstopped.clone();
-    state.log.event(move || {
-        for (name, count) in named {
-            tracing::error!(
-                target: "graceful", task = %name, count,
-                "did not stop within {STOP_BUDGET:?} of its abort: a poll or a `Drop` of it is blocking its thread"
-            );
-        }
-    });
+    log_tasks(
+        state,
+        &unstopped,
+        "did not stop when aborted: a poll or a `Drop` of it is blocking its thread",
+    );
     unstopped
 }
 
@@ -432,14 +423,23 @@ async fn close_tasks(
     if done {
         return (Vec::new(), Vec::new());
     }
-    let named = aborted.clone();
-    state.log.event(move || {
-        for (name, count) in named {
-            tracing::error!(target: "graceful", task = %name, count, "spawned by a close, still running at the deadline: aborted");
-        }
-    });
+    log_tasks(
+        state,
+        &aborted,
+        "spawned by a close, still running at the deadline: aborted",
+    );
     let after = stop(state, deadline, Tracked::Closes).await;
     (aborted, without(after, unstopped))
+}
+
+/// One error line per name of `tasks`.
+fn log_tasks(state: &State, tasks: &[(String, usize)], what: &'static str) {
+    let tasks = tasks.to_vec();
+    state.log.event(move || {
+        for (name, count) in tasks {
+            tracing::error!(target: "graceful", task = %name, count, "{what}");
+        }
+    });
 }
 
 /// `counts` less `known`, name by name.

@@ -107,28 +107,22 @@ impl Log {
     /// A line the operator must see: logged at `level`, or without any subscriber written to
     /// stderr as `graceful: {message}`.
     pub(crate) fn announce(&self, level: tracing::Level, signal: Option<Signal>, message: String) {
-        let otherwise = format!("graceful: {message}\n");
-        self.event_or(
-            move || {
-                let signal = signal.map(Signal::name);
-                match level {
-                    tracing::Level::ERROR => {
-                        tracing::error!(target: "graceful", signal, "{message}");
-                    }
-                    tracing::Level::WARN => {
-                        tracing::warn!(target: "graceful", signal, "{message}");
-                    }
-                    _ => tracing::info!(target: "graceful", signal, "{message}"),
+        let otherwise = Some(format!("graceful: {message}\n"));
+        let event = move || {
+            let signal = signal.map(Signal::name);
+            match level {
+                tracing::Level::ERROR => {
+                    tracing::error!(target: "graceful", signal, "{message}");
                 }
-            },
-            otherwise,
-        );
-    }
-
-    fn event_or(&self, event: impl FnOnce() + Send + 'static, otherwise: String) {
+                tracing::Level::WARN => {
+                    tracing::warn!(target: "graceful", signal, "{message}");
+                }
+                _ => tracing::info!(target: "graceful", signal, "{message}"),
+            }
+        };
         queue(Line::Event {
             event: Box::new(event),
-            otherwise: Some(otherwise),
+            otherwise,
             scoped: self.scoped.clone(),
         });
     }
@@ -145,15 +139,13 @@ fn queue(line: Line) {
     }
 }
 
-/// Waits until every line queued so far is written, or until `bound`. Returns whether they were.
-pub(crate) fn flush(bound: Instant) -> bool {
-    let Some(writer) = writer() else { return true };
+/// Waits until every line queued so far is written, or until `bound`, whichever comes first.
+pub(crate) fn flush(bound: Instant) {
+    let Some(writer) = writer() else { return };
     let (done, written) = mpsc::sync_channel(1);
-    if writer.send(Line::Flush(done)).is_err() {
-        return true;
+    if writer.send(Line::Flush(done)).is_ok() {
+        let _ = written.recv_timeout(bound.saturating_duration_since(Instant::now()));
     }
-    let left = bound.saturating_duration_since(Instant::now());
-    written.recv_timeout(left).is_ok()
 }
 
 fn write(line: Line) {

@@ -33,7 +33,7 @@ pub struct Report {
     /// Every resource in the order it was closed.
     pub resources: Vec<ResourceReport>,
     /// Panics of `Drop` after the drain: main's body dropped at the deadline, the last handle
-    /// of a resource, a task left on the runtime. One message each.
+    /// of a resource. One message each.
     pub drop_panics: Vec<String>,
     /// The configured deadline.
     pub timeout: Duration,

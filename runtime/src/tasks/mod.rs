@@ -26,7 +26,7 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
-use crate::catch_unwind::{CatchUnwind, panic_message};
+use crate::catch_unwind::CatchUnwind;
 use crate::report::{TaskFailure, TaskReport};
 use crate::state::State;
 use crate::sync::lock;
@@ -302,10 +302,7 @@ fn failure_of<T: Outcome>(result: Result<T, String>) -> Option<Failure> {
     rendered.unwrap_or_else(|panic| {
         Some(Failure {
             panicked: false,
-            message: format!(
-                "an error that panicked while being rendered: {}",
-                panic_message(panic.as_ref())
-            ),
+            message: crate::error::unrenderable(panic.as_ref()),
         })
     })
 }
