@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use crate::duration::parse_duration;
-use crate::items::Dependency;
 
 /// The longest accepted [`Config::timeout`]: a day. Past it a setting is a mistake (a unit
 /// typo, an overflow), and a deadline so far away could not be computed safely.
@@ -32,7 +31,7 @@ pub enum Flavor {
 ///
 /// ```
 /// use std::time::Duration;
-/// use graceful_runtime::{Config, Flavor};
+/// use graceful::{Config, Flavor};
 ///
 /// let config = Config::new()
 ///     .timeout(Duration::from_secs(25))
@@ -46,8 +45,6 @@ pub struct Config {
     pub(crate) drain_delay: Duration,
     pub(crate) flavor: Flavor,
     pub(crate) worker_threads: Option<usize>,
-    /// `main`'s parameters, checked at startup against the item resources.
-    pub(crate) main_needs: &'static [Dependency],
 }
 
 impl Default for Config {
@@ -57,7 +54,6 @@ impl Default for Config {
             drain_delay: Duration::ZERO,
             flavor: Flavor::MultiThread,
             worker_threads: None,
-            main_needs: &[],
         }
     }
 }

@@ -6,7 +6,7 @@
 /// `anyhow::Error`) can be returned with `?` from a task, a close function or `main`.
 ///
 /// ```
-/// fn parse(port: &str) -> Result<u16, graceful_runtime::BoxError> {
+/// fn parse(port: &str) -> Result<u16, graceful::BoxError> {
 ///     Ok(port.parse()?)
 /// }
 /// assert!(parse("x").is_err());

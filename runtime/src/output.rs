@@ -1,179 +1,90 @@
-//! Every line graceful writes on its own (the signal announcements, the deadline's message, the
-//! summary of a failed shutdown) goes through here, so that output can never hurt the sequence.
-//!
-//! `eprintln!` panics when stderr is a broken pipe (`service | head`, a dead log shipper), and
-//! any write blocks when stderr is a pipe nobody reads. So the lines are queued to one writer
-//! thread, which ignores write errors: queueing never blocks and never fails, and whoever
-//! wants the lines out before the process ends waits for them with a bound ([`flush`]), never
-//! longer.
+//! What user code returns to graceful: a task or a close ([`Outcome`]), `main` ([`MainOutput`])
+//! and a resource constructor ([`Fallible`]). Each says, in its diagnostic, what it accepts.
 
-use std::io::Write;
-use std::panic::AssertUnwindSafe;
-use std::sync::OnceLock;
-use std::sync::mpsc::{self, Sender, SyncSender};
-use std::time::Instant;
+use std::fmt::Display;
 
-use tracing::Dispatch;
-use tracing::subscriber::NoSubscriber;
+use crate::BoxError;
 
-use crate::Signal;
-use crate::signals::Blocked;
-
-/// What the writer thread writes.
-enum Line {
-    /// A `tracing` event, emitted by `event`; without any subscriber, `otherwise` (if given)
-    /// goes to stderr instead.
-    Event {
-        event: Box<dyn FnOnce() + Send>,
-        otherwise: Option<String>,
-        /// The subscriber of the code that ran the service, when it is not the global one
-        /// (`tracing::subscriber::set_default`): the writer thread would not see it.
-        scoped: Option<Dispatch>,
-    },
-    /// Straight to stderr, subscriber or not.
-    Stderr(String),
-    /// Everything queued before it is written: answered on the channel.
-    Flush(SyncSender<()>),
+/// The return type of a task given to [`Shutdown::spawn`](crate::Shutdown::spawn) or of a close
+/// function: `()` (always a success) or `Result<(), E>` where `E` converts into [`BoxError`].
+///
+/// ```
+/// use graceful::Outcome;
+///
+/// assert!(().into_result().is_ok());
+/// assert!(Err::<(), _>("disk full").into_result().is_err());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a task or close result graceful understands",
+    label = "this returns `{Self}`",
+    note = "return `()` or `Result<(), E>` where `E` converts into `graceful::BoxError` (any `std::error::Error + Send + Sync`, `String`, `anyhow::Error`)"
+)]
+pub trait Outcome {
+    /// Converts the value into success or an error for the shutdown report.
+    fn into_result(self) -> Result<(), BoxError>;
 }
 
-static WRITER: OnceLock<Option<Sender<Line>>> = OnceLock::new();
-
-/// The writer, started on first use; `None` if its thread could not start (then nothing is
-/// written, which is still better than blocking).
-fn writer() -> Option<&'static Sender<Line>> {
-    WRITER
-        .get_or_init(|| {
-            let (lines, receiver) = mpsc::channel::<Line>();
-            std::thread::Builder::new()
-                .name("graceful-output".into())
-                .spawn(move || {
-                    // Signals are the watchdog's: never handled on this thread.
-                    let _blocked = Blocked::here();
-                    for line in receiver {
-                        // A panicking subscriber must not take the writer down with it.
-                        let _ = std::panic::catch_unwind(AssertUnwindSafe(move || write(line)));
-                    }
-                })
-                .ok()
-                .map(|_| lines)
-        })
-        .as_ref()
-}
-
-/// Starts the writer thread now, so that the first line of a shutdown does not pay for it.
-pub(crate) fn start() {
-    writer();
-}
-
-/// The subscriber in effect on the calling thread, scoped or global, to hand to the writer
-/// thread, which sees only a global one.
-fn current_subscriber() -> Option<Dispatch> {
-    tracing::dispatcher::get_default(|dispatch| {
-        (!dispatch.is::<NoSubscriber>()).then(|| dispatch.clone())
-    })
-}
-
-/// Where graceful's own events go: to the writer thread, which emits them under the subscriber
-/// of the code that ran the service. The lifecycle never waits for a subscriber (one writing to
-/// a full pipe blocks only the writer thread) and a subscriber that panics cannot unwind
-/// through it.
-#[derive(Clone, Debug)]
-pub(crate) struct Log {
-    scoped: Option<Dispatch>,
-}
-
-impl Log {
-    /// Events for the subscriber in effect on the calling thread (see [`current_subscriber`]).
-    pub(crate) fn here() -> Self {
-        Log {
-            scoped: current_subscriber(),
-        }
-    }
-
-    /// Emits an event from the writer thread: `event` calls a `tracing` macro with what it
-    /// captured.
-    pub(crate) fn event(&self, event: impl FnOnce() + Send + 'static) {
-        // No subscriber at all: `tracing` itself would drop the event, so it is not queued.
-        if self.scoped.is_none() && !tracing::dispatcher::has_been_set() {
-            return;
-        }
-        queue(Line::Event {
-            event: Box::new(event),
-            otherwise: None,
-            scoped: self.scoped.clone(),
-        });
-    }
-
-    /// A line the operator must see: logged at `level`, or without any subscriber written to
-    /// stderr as `graceful: {message}`.
-    pub(crate) fn announce(&self, level: tracing::Level, signal: Option<Signal>, message: String) {
-        let otherwise = Some(format!("graceful: {message}\n"));
-        let event = move || {
-            let signal = signal.map(Signal::name);
-            match level {
-                tracing::Level::ERROR => {
-                    tracing::error!(target: "graceful", signal, "{message}");
-                }
-                tracing::Level::WARN => {
-                    tracing::warn!(target: "graceful", signal, "{message}");
-                }
-                _ => tracing::info!(target: "graceful", signal, "{message}"),
-            }
-        };
-        queue(Line::Event {
-            event: Box::new(event),
-            otherwise,
-            scoped: self.scoped.clone(),
-        });
+impl Outcome for () {
+    fn into_result(self) -> Result<(), BoxError> {
+        Ok(())
     }
 }
 
-/// Queues text for stderr, whatever the subscriber.
-pub(crate) fn stderr(text: String) {
-    queue(Line::Stderr(text));
-}
-
-fn queue(line: Line) {
-    if let Some(writer) = writer() {
-        let _ = writer.send(line);
+impl<E: Into<BoxError>> Outcome for Result<(), E> {
+    fn into_result(self) -> Result<(), BoxError> {
+        self.map_err(Into::into)
     }
 }
 
-/// Waits until every line queued so far is written, or until `bound`, whichever comes first.
-pub(crate) fn flush(bound: Instant) {
-    let Some(writer) = writer() else { return };
-    let (done, written) = mpsc::sync_channel(1);
-    if writer.send(Line::Flush(done)).is_ok() {
-        let _ = written.recv_timeout(bound.saturating_duration_since(Instant::now()));
+/// The return type of a `#[graceful::main]` function or of the closure given to
+/// [`Config::run`](crate::Config::run): `()`, or `Result<(), E>` where `E: Display` (printed
+/// with `Display`, not `Debug`).
+///
+/// ```
+/// use graceful::MainOutput;
+///
+/// assert_eq!(Err::<(), _>("no database").into_main_result(), Err("no database".to_owned()));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a return type graceful's `main` supports",
+    note = "return `()` or `Result<(), E>` where `E: Display`, such as `Result<(), graceful::BoxError>`"
+)]
+pub trait MainOutput {
+    /// Success, or the error's `Display`.
+    fn into_main_result(self) -> Result<(), String>;
+}
+
+impl MainOutput for () {
+    fn into_main_result(self) -> Result<(), String> {
+        Ok(())
     }
 }
 
-fn write(line: Line) {
-    match line {
-        Line::Event {
-            event,
-            otherwise,
-            scoped,
-        } => {
-            // On this thread, which never has a scoped subscriber, the current one is the
-            // global one: it wins, as it may have been installed after the service started.
-            match current_subscriber().or(scoped) {
-                Some(dispatch) => tracing::dispatcher::with_default(&dispatch, event),
-                None => {
-                    if let Some(text) = otherwise {
-                        to_stderr(&text);
-                    }
-                }
-            }
-        }
-        Line::Stderr(text) => to_stderr(&text),
-        Line::Flush(done) => {
-            let _ = done.try_send(());
-        }
+impl<E: Display> MainOutput for Result<(), E> {
+    fn into_main_result(self) -> Result<(), String> {
+        self.map_err(|error| error.to_string())
     }
 }
 
-fn to_stderr(text: &str) {
-    // Errors are dropped: a closed or broken stderr has nobody to tell.
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+/// The return type of a fallible resource constructor: `Result<T, E>`. Not a public API: the
+/// code `#[graceful::resource]` generates names it, for its diagnostic.
+#[diagnostic::on_unimplemented(
+    message = "a resource constructor returning `{Self}` must return `Result<T, E>` with an error that converts into `graceful::BoxError`",
+    label = "its error type does not convert into `graceful::BoxError`",
+    note = "any `std::error::Error + Send + Sync + 'static` converts, and so do `String` and `&'static str`"
+)]
+pub trait Fallible {
+    /// The resource, `T`.
+    type Value;
+    /// `Ok(T)`, or the error boxed.
+    fn into_value(self) -> Result<Self::Value, BoxError>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, E: Into<BoxError>> Fallible for Result<T, E> {
+    type Value = T;
+
+    fn into_value(self) -> Result<T, BoxError> {
+        self.map_err(Into::into)
+    }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::state::State;
+use crate::trigger::Trigger;
 
 /// Whether the service should receive new traffic: `true` until shutdown begins, `false` from
 /// that moment on (before the drain delay, so load balancers can notice in time).
@@ -11,7 +11,7 @@ use crate::state::State;
 /// Checking it is a single atomic load; call it on every request.
 ///
 /// ```
-/// # graceful_runtime::Config::new().run(|shutdown| async move {
+/// # graceful::Config::new().run(|shutdown| async move {
 /// let readiness = shutdown.readiness();
 /// assert!(readiness.is_ready());
 /// shutdown.trigger("test");
@@ -20,18 +20,18 @@ use crate::state::State;
 /// ```
 #[derive(Clone)]
 pub struct Readiness {
-    state: Arc<State>,
+    trigger: Arc<Trigger>,
 }
 
 impl Readiness {
-    pub(crate) fn new(state: Arc<State>) -> Self {
-        Readiness { state }
+    pub(crate) fn new(trigger: Arc<Trigger>) -> Self {
+        Readiness { trigger }
     }
 
     /// `true` until shutdown begins.
     #[inline]
     pub fn is_ready(&self) -> bool {
-        !self.state.is_triggered()
+        !self.trigger.is_triggered()
     }
 }
 

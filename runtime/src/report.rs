@@ -4,12 +4,8 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::output::Log;
-use crate::watchdog::{LAST_WORDS, with_grace};
-use crate::{Cause, output, watchdog};
-
-/// How long `Report::exit` waits at most for graceful's lines to be written.
-const OUTPUT_BUDGET: Duration = Duration::from_millis(250);
+use crate::Cause;
+use crate::log::Log;
 
 /// Outcome of one shutdown sequence.
 #[derive(Clone, Debug)]
@@ -163,7 +159,8 @@ impl ResourceReport {
         log.event(move || report.emit());
     }
 
-    fn emit(&self) {
+    /// Logs the report: a line per task name, then the outcome.
+    pub(crate) fn emit(&self) {
         let elapsed_ms = self.elapsed.as_millis() as u64;
         match &self.outcome {
             ResourceOutcome::Closed => {
@@ -241,34 +238,6 @@ impl Report {
         if self.is_clean() { 0 } else { 1 }
     }
 
-    /// Logs the report, prints the summary to stderr when the exit is not clean (even with no
-    /// `tracing` subscriber installed, as `main -> Result` prints its error), and exits with
-    /// [`exit_code`](Self::exit_code).
-    ///
-    /// Output cannot hold the exit: the summary is written without panicking on a closed or
-    /// broken stderr, graceful's lines get at most 0.25 s to be written (0.1 s once the
-    /// shutdown's deadline is 0.5 s past), and the process ends with its code 0.1 s after that
-    /// even if the log, stderr or stdout's final flush is stuck.
-    pub fn exit(self) -> ! {
-        let code = self.exit_code();
-        let now = Instant::now();
-        let flush_by = match self.deadline {
-            Some(deadline) => with_grace(deadline)
-                .min(now + OUTPUT_BUDGET)
-                .max(now + LAST_WORDS),
-            None => now + OUTPUT_BUDGET,
-        };
-        watchdog::exit_by(flush_by + LAST_WORDS, code);
-        let log = self.log.clone();
-        let report = self.clone();
-        log.event(move || report.emit());
-        if !self.is_clean() {
-            output::stderr(format!("{}\n", self.summary()));
-        }
-        output::flush(flush_by);
-        std::process::exit(code)
-    }
-
     /// The lines an operator needs when the exit was not clean: the cause, each failed or
     /// straggling task, each resource that did not close.
     pub fn summary(&self) -> String {
@@ -316,7 +285,8 @@ impl Report {
         out
     }
 
-    fn emit(&self) {
+    /// Logs the report: a line per task name, then the outcome.
+    pub(crate) fn emit(&self) {
         let elapsed_ms = self.elapsed.as_millis() as u64;
         let budget_ms = self.timeout.as_millis() as u64;
         let phases = self

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::State;
-use crate::{Cause, Outcome, Readiness, Resource, tasks};
+use crate::{Cause, Outcome, Readiness, Resource};
 
 /// The service's shutdown handle. Cheap to clone: clone it into every task.
 ///
@@ -21,7 +21,7 @@ use crate::{Cause, Outcome, Readiness, Resource, tasks};
 /// was taken.
 ///
 /// ```
-/// # graceful_runtime::Config::new().run(|shutdown| async move {
+/// # graceful::Config::new().run(|shutdown| async move {
 /// let worker = shutdown.clone();
 /// shutdown.spawn("worker", async move {
 ///     // Take jobs until shutdown; a job already taken runs to the end.
@@ -56,7 +56,7 @@ impl Shutdown {
     /// thread; the task runs on the service's runtime.
     ///
     /// ```
-    /// # graceful_runtime::Config::new().run(|shutdown| async move {
+    /// # graceful::Config::new().run(|shutdown| async move {
     /// shutdown.spawn("tick", async { Ok::<(), std::io::Error>(()) });
     /// # });
     /// ```
@@ -65,26 +65,30 @@ impl Shutdown {
         F: Future + Send + 'static,
         F::Output: Outcome,
     {
-        tasks::spawn(&self.state, name.into(), future)
+        self.state.tasks().spawn(name.into(), future)
     }
 
     /// A `CancellationToken` cancelled at the end of the drain delay, for code written against
     /// tokio-util. It is a child token: cancelling it does not shut the service down (use
     /// [`trigger`](Self::trigger) for that).
     pub fn token(&self) -> CancellationToken {
-        self.state.cancel_token().child_token()
+        self.state.trigger().cancel_token().child_token()
     }
 
     /// Resolves at the end of the drain delay. The future is owned and `'static`, so it fits
     /// `axum::serve(..).with_graceful_shutdown(shutdown.cancelled())`.
     pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.state.cancel_token().clone().cancelled_owned()
+        self.state
+            .trigger()
+            .cancel_token()
+            .clone()
+            .cancelled_owned()
     }
 
     /// `true` from the trigger on. A single atomic load: cheap enough for every request.
     #[inline]
     pub fn is_shutting_down(&self) -> bool {
-        self.state.is_triggered()
+        self.state.trigger().is_triggered()
     }
 
     /// `true` from the cancel on (the end of the drain delay): stop taking new work. A single
@@ -93,7 +97,7 @@ impl Shutdown {
     /// only for the wait:
     ///
     /// ```
-    /// # graceful_runtime::Config::new().run(|shutdown| async move {
+    /// # graceful::Config::new().run(|shutdown| async move {
     /// # async fn claim() -> Option<u32> { None }
     /// # async fn wait_for_work() {}
     /// let worker = shutdown.clone();
@@ -110,14 +114,14 @@ impl Shutdown {
     /// ```
     #[inline]
     pub fn is_cancelled(&self) -> bool {
-        self.state.is_cancelled()
+        self.state.trigger().is_cancelled()
     }
 
     /// Starts shutdown from code, with `reason` as its cause in the report. A clean shutdown:
     /// the exit code is 0 if everything then drains and closes. Calls after the first are
     /// ignored.
     pub fn trigger(&self, reason: impl Into<String>) {
-        self.state.begin(Cause::Requested(reason.into()));
+        self.state.trigger().begin(Cause::Requested(reason.into()));
     }
 
     /// Runs `future` until shutdown is cancelled: `Some(output)` if it finished first, `None`
@@ -127,12 +131,12 @@ impl Shutdown {
     /// The future may borrow (`rx.recv()`, `listener.accept()`); it is dropped if shutdown
     /// wins, so it should be cancel-safe, as those are. When both are ready, shutdown wins.
     pub async fn until_shutdown<F: IntoFuture>(&self, future: F) -> Option<F::Output> {
-        if self.state.is_cancelled() {
+        if self.state.trigger().is_cancelled() {
             return None;
         }
         tokio::select! {
             biased;
-            () = self.state.cancel_token().cancelled() => None,
+            () = self.state.trigger().cancel_token().cancelled() => None,
             output = future => Some(output),
         }
     }
@@ -145,18 +149,18 @@ impl Shutdown {
     /// Fetch it once and keep the handle: the lookup takes a lock.
     ///
     /// ```
-    /// # graceful_runtime::Config::new().run(|shutdown| async move {
+    /// # graceful::Config::new().run(|shutdown| async move {
     /// struct Pool;
     /// assert!(shutdown.resource::<Pool>().is_none()); // no `#[graceful::resource]` provides it
     /// # });
     /// ```
     pub fn resource<T: Send + Sync + 'static>(&self) -> Option<Resource<T>> {
-        self.state.provided.resource::<T>()
+        self.state.provided().resource::<T>()
     }
 
     /// The service's readiness, for `/readyz`: fails from the trigger on.
     pub fn readiness(&self) -> Readiness {
-        Readiness::new(self.state.clone())
+        Readiness::new(self.state.trigger().clone())
     }
 }
 

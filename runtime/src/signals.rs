@@ -7,7 +7,7 @@
 //! signal delivered before the reader looks is still in the pipe when it does. tokio's own
 //! listener merges deliveries it has not yet read, and drops one delivered between its handler's
 //! installation and its receiver's subscription. The watchdog thread reads the pipe
-//! (see `watchdog.rs`); `wake` writes a 0 so that it looks again at its deadlines.
+//! (`crate::watchdog`); `wake` writes a 0 so that it looks again at its deadlines.
 //!
 //! The kernel itself keeps at most one pending instance of a standard signal: a second SIGTERM
 //! sent before the first was delivered is merged by the kernel, before any handler can count it.

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::Cause;
-use crate::output::{self, Log};
+use crate::log::{self, Log};
 use crate::progress::Progress;
 use crate::signals::{Blocked, Events, Signal};
 use crate::state::State;
@@ -85,7 +85,7 @@ fn watchdog() -> Result<&'static Watchdog, String> {
         .thread
         .get_or_init(|| {
             // The output thread too, so that the first signal's line does not wait for it.
-            output::start();
+            log::start();
             std::thread::Builder::new()
                 .name("graceful-watchdog".into())
                 .spawn(move || watch(watchdog))
@@ -120,7 +120,7 @@ pub(crate) fn watch_run(state: &Arc<State>) -> Result<Watched, String> {
     // Until the handlers are in place, a signal waits rather than being lost (see `Blocked`).
     let blocked = Blocked::here();
     let watchdog = watchdog()?;
-    state.set_waker(watchdog.events.waker());
+    state.trigger().set_waker(watchdog.events.waker());
     let watched = {
         let mut runs = watchdog.lock();
         let id = runs.next_id;
@@ -241,19 +241,19 @@ impl Runs {
         for run in &mut self.running {
             run.signals += 1;
             // The trigger first: starting shutdown never waits for the line that says so.
-            let started = run.state.begin(Cause::Signal(signal));
-            let message = match run.state.trigger() {
+            let started = run.state.trigger().begin(Cause::Signal(signal));
+            let message = match run.state.trigger().triggered() {
                 Some(trigger) if !started => format!(
                     "received {signal} while already shutting down ({}); send it again to exit at once",
                     trigger.cause
                 ),
                 _ => format!(
                     "received {signal}: shutting down within {:?}; send it again to exit at once",
-                    run.state.config.timeout
+                    run.state.config().timeout
                 ),
             };
             run.state
-                .log
+                .log()
                 .announce(tracing::Level::WARN, Some(signal), message);
         }
     }
@@ -278,10 +278,10 @@ impl Run {
     fn expiry(&self) -> Option<Instant> {
         let building = (self.state.progress() == Progress::Building).then(|| {
             self.registered_at
-                .checked_add(self.state.config.timeout)
+                .checked_add(self.state.config().timeout)
                 .unwrap_or(self.registered_at)
         });
-        let deadline = match (self.state.deadline(), building) {
+        let deadline = match (self.state.trigger().deadline(), building) {
             (Some(deadline), Some(building)) => Some(deadline.min(building)),
             (deadline, building) => deadline.or(building),
         };
@@ -296,7 +296,7 @@ fn force_exit(signal: Signal) -> ! {
         Some(signal),
         format!("received {signal} again: exiting at once with code {code}"),
     );
-    output::flush(Instant::now() + LAST_WORDS);
+    log::flush(Instant::now() + LAST_WORDS);
     exit_now(code)
 }
 
@@ -307,7 +307,7 @@ fn expire(state: &State) -> ! {
     let message = format!(
         "graceful: shutdown failed (exit code 1): the {:?} deadline passed {}, and the process \
          was ended {GRACE:?} after it. Still running: {}\n",
-        state.config.timeout,
+        state.config().timeout,
         state.progress().at_the_deadline(),
         if running.is_empty() {
             "no task".to_owned()
@@ -315,8 +315,8 @@ fn expire(state: &State) -> ! {
             running.join(", ")
         },
     );
-    output::stderr(message);
-    output::flush(Instant::now() + LAST_WORDS);
+    log::stderr(message);
+    log::flush(Instant::now() + LAST_WORDS);
     exit_now(1)
 }
 

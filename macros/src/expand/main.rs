@@ -99,13 +99,8 @@ fn expand_main(
     function.brace_token.surround(&mut block, |block| {
         block.extend(quote! {
             #private::main(
-                #private::config(
-                    #timeout,
-                    #drain_delay,
-                    #flavor,
-                    #worker_threads,
-                    const { &[#(#needs),*] },
-                ),
+                #private::config(#timeout, #drain_delay, #flavor, #worker_threads),
+                const { &[#(#needs),*] },
                 |#handle_param: #krate::Shutdown| #typed_body,
             )
         });

@@ -13,8 +13,8 @@ use crate::Shutdown;
 /// Each `/readyz` is one atomic load.
 ///
 /// ```
-/// # graceful_runtime::Config::new().run(|shutdown| async move {
-/// let app: axum::Router = axum::Router::new().merge(graceful_runtime::axum::health(&shutdown));
+/// # graceful::Config::new().run(|shutdown| async move {
+/// let app: axum::Router = axum::Router::new().merge(graceful::axum::health(&shutdown));
 /// # });
 /// ```
 pub fn health<S: Clone + Send + Sync + 'static>(shutdown: &Shutdown) -> Router<S> {

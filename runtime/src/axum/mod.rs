@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
-//! use graceful_runtime::{Config, axum::{health, serve}};
+//! use graceful::{Config, axum::{health, serve}};
 //!
 //! Config::new().run(|shutdown| async move {
 //!     let app = Router::new()
@@ -55,7 +55,8 @@ use crate::Shutdown;
 ///   [`Shutdown::cancelled`] to finish cleanly before that.
 ///
 /// Per request it adds nothing to axum; per connection, one task and one socket wrapper,
-/// with no waiter shared between connections (see `DESIGN.md`: tokio-rs/axum#3867).
+/// with no waiter shared between connections (one shared shutdown waiter per connection
+/// halved axum's throughput: tokio-rs/axum#3867).
 ///
 /// # Errors
 ///

@@ -11,6 +11,8 @@
 //! one that blocks does not hold up its siblings.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,9 +20,10 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout_at};
 
-use super::Entry;
+use super::Stage;
+use crate::BoxError;
 use crate::catch_unwind::{CatchUnwind, panic_message};
-use crate::output::Log;
+use crate::log::Log;
 use crate::report::{ResourceOutcome, ResourceReport};
 use crate::sync::lock;
 use crate::tasks::close_scope;
@@ -28,6 +31,18 @@ use crate::tasks::close_scope;
 /// How long past a group's budget the lifecycle waits for the closer's own report of it
 /// before it takes the closer for blocked: long enough for a loaded machine.
 const SLACK: Duration = Duration::from_millis(100);
+
+pub(super) type CloseFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>;
+pub(super) type CloseFn = Box<dyn FnOnce() -> CloseFuture + Send>;
+
+/// A resource to close: its name, where it closes in the sequence, its budget and its close.
+pub(super) struct Entry {
+    pub(super) name: &'static str,
+    /// Descending keys close first; equal keys close together.
+    pub(super) key: (Stage, i64),
+    pub(super) timeout: Option<Duration>,
+    pub(super) close: CloseFn,
+}
 
 /// The groups, in closing order, each of equal key.
 pub(super) type Groups = VecDeque<Vec<Entry>>;

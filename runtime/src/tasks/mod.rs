@@ -13,7 +13,6 @@ mod live;
 mod refused;
 mod tally;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -27,16 +26,16 @@ use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
 use crate::catch_unwind::CatchUnwind;
+use crate::log::Log;
 use crate::report::{TaskFailure, TaskReport};
-use crate::state::State;
 use crate::sync::lock;
+use crate::trigger::Trigger;
 use crate::{Cause, Outcome};
 
 pub(crate) use live::Accepting;
 use live::{LiveTasks, SlotKey};
+pub(crate) use tally::TaskName;
 use tally::{Ending, Tallies, Tally};
-
-pub(crate) type TaskName = Cow<'static, str>;
 
 pub(crate) struct TaskGroup {
     tracker: TaskTracker,
@@ -50,17 +49,20 @@ pub(crate) struct TaskGroup {
     live: LiveTasks,
     tallies: Tallies,
     failures: Mutex<Vec<TaskFailure>>,
+    /// A task's failure starts shutdown.
+    trigger: Arc<Trigger>,
+    log: Log,
 }
 
 impl TaskGroup {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(trigger: Arc<Trigger>, log: Log) -> Arc<Self> {
         let tracker = TaskTracker::new();
         // Closed from the start: `wait` then resolves as soon as nothing is running, which is
         // how "every task finished by itself" is noticed. Spawning still works once closed.
         tracker.close();
         let closes = TaskTracker::new();
         closes.close();
-        TaskGroup {
+        Arc::new(TaskGroup {
             tracker,
             closes,
             runtime: OnceLock::new(),
@@ -68,7 +70,9 @@ impl TaskGroup {
             live: LiveTasks::default(),
             tallies: Tallies::default(),
             failures: Mutex::default(),
-        }
+            trigger,
+            log,
+        })
     }
 
     /// Sets the runtime the tasks run on.
@@ -136,43 +140,42 @@ impl TaskGroup {
         let failures = lock(&self.failures).clone();
         (self.tallies.reports(), failures)
     }
-}
 
-/// Spawns `future` as a task of the group. See [`Shutdown::spawn`](crate::Shutdown::spawn).
-pub(crate) fn spawn<F>(state: &Arc<State>, name: TaskName, future: F) -> JoinHandle<()>
-where
-    F: Future + Send + 'static,
-    F::Output: Outcome,
-{
-    let group = &state.tasks;
-    let runtime = group
-        .runtime
-        .get()
-        .expect("tasks are spawned once the runtime is built");
-    let tally = group.tallies.of(name);
-    let seed = group.spawned.fetch_add(1, Ordering::Relaxed);
-    let reserved = match group.live.reserve(seed, tally, close_scope::is_current) {
-        Ok(reserved) => reserved,
-        Err(tally) => return refuse(state, &tally, future, runtime),
-    };
-    let task = Task {
-        future: CatchUnwind::new(future),
-        // Created outside the future's poll so that it is dropped even if the task never runs.
-        unfinished: Unfinished {
-            state: Some(state.clone()),
-            key: reserved.key,
-        },
-    };
-    let handle = match reserved.for_close {
-        false => group.tracker.spawn_on(task, runtime),
-        // What a close's task spawns comes from that close too.
-        true => {
-            let task = group.closes.track_future(close_scope::enter(task));
-            group.tracker.spawn_on(task, runtime)
-        }
-    };
-    group.live.fill(reserved.key, handle.abort_handle());
-    handle
+    /// Spawns `future` as a task of the group. See [`Shutdown::spawn`](crate::Shutdown::spawn).
+    pub(crate) fn spawn<F>(self: &Arc<Self>, name: TaskName, future: F) -> JoinHandle<()>
+    where
+        F: Future + Send + 'static,
+        F::Output: Outcome,
+    {
+        let runtime = self
+            .runtime
+            .get()
+            .expect("tasks are spawned once the runtime is built");
+        let tally = self.tallies.of(name);
+        let seed = self.spawned.fetch_add(1, Ordering::Relaxed);
+        let reserved = match self.live.reserve(seed, tally, close_scope::is_current) {
+            Ok(reserved) => reserved,
+            Err(tally) => return refuse(self, &tally, future, runtime),
+        };
+        let task = Task {
+            future: CatchUnwind::new(future),
+            // Created outside the future's poll so that it is dropped even if the task never runs.
+            unfinished: Unfinished {
+                group: Some(Arc::clone(self)),
+                key: reserved.key,
+            },
+        };
+        let handle = match reserved.for_close {
+            false => self.tracker.spawn_on(task, runtime),
+            // What a close's task spawns comes from that close too.
+            true => {
+                let task = self.closes.track_future(close_scope::enter(task));
+                self.tracker.spawn_on(task, runtime)
+            }
+        };
+        self.live.fill(reserved.key, handle.abort_handle());
+        handle
+    }
 }
 
 /// A spawn the group no longer takes (its drain has ended): counted as aborted and dropped
@@ -180,14 +183,14 @@ where
 /// task aborted before it ran.
 #[cold]
 fn refuse<F: Send + 'static>(
-    state: &State,
+    group: &TaskGroup,
     tally: &Arc<Tally>,
     future: F,
     runtime: &Handle,
 ) -> JoinHandle<()> {
-    state.tasks.tallies.end(tally, Ending::Aborted, 1);
+    group.tallies.end(tally, Ending::Aborted, 1);
     let name = tally.name.clone();
-    state.log.event(move || {
+    group.log.event(move || {
         tracing::debug!(target: "graceful", task = %name, "spawned after the drain ended: aborted before it ran");
     });
     refused::drop_refused(Box::new(future));
@@ -217,8 +220,8 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
         let result = ready!(this.future.poll(cx));
-        if let Some(state) = this.unfinished.state.take() {
-            finish(&state, this.unfinished.key, result);
+        if let Some(group) = this.unfinished.group.take() {
+            finish(&group, this.unfinished.key, result);
         }
         Poll::Ready(())
     }
@@ -226,40 +229,40 @@ where
 
 /// Lives inside a task until it completes: if the task is dropped instead (aborted through its
 /// `JoinHandle`, even before it first ran, or dropped with the runtime), its slot is emptied
-/// and it is counted as aborted, so no slot outlives its task. `state` is `None` once the task
+/// and it is counted as aborted, so no slot outlives its task. `group` is `None` once the task
 /// has completed.
 struct Unfinished {
-    state: Option<Arc<State>>,
+    group: Option<Arc<TaskGroup>>,
     key: SlotKey,
 }
 
 impl Drop for Unfinished {
     fn drop(&mut self) {
-        let Some(state) = &self.state else { return };
+        let Some(group) = &self.group else { return };
         // `None` when the deadline already aborted (and counted) it.
-        if let Some(tally) = state.tasks.live.remove(self.key) {
-            state.tasks.tallies.end(&tally, Ending::Aborted, 1);
+        if let Some(tally) = group.live.remove(self.key) {
+            group.tallies.end(&tally, Ending::Aborted, 1);
         }
     }
 }
 
-fn finish<T: Outcome>(state: &Arc<State>, key: SlotKey, result: Result<T, String>) {
+fn finish<T: Outcome>(group: &TaskGroup, key: SlotKey, result: Result<T, String>) {
     let failure = failure_of(result);
     // A task that ends in the instant the deadline aborts it was counted as aborted; its
     // result comes too late for the report, but a failure is still logged.
-    let Some(tally) = state.tasks.live.remove(key) else {
+    let Some(tally) = group.live.remove(key) else {
         if let Some(failure) = failure {
-            state.log.event(move || {
+            group.log.event(move || {
                 tracing::warn!(target: "graceful", "a task counted as aborted at the deadline had just failed: {}", failure.message);
             });
         }
         return;
     };
     let Some(failure) = failure else {
-        state.tasks.tallies.end(&tally, Ending::Succeeded, 1);
+        group.tallies.end(&tally, Ending::Succeeded, 1);
         return;
     };
-    state.tasks.tallies.end(&tally, Ending::Failed, 1);
+    group.tallies.end(&tally, Ending::Failed, 1);
     let task = tally.name.to_string();
     let cause = match failure.panicked {
         true => Cause::TaskPanicked {
@@ -271,10 +274,10 @@ fn finish<T: Outcome>(state: &Arc<State>, key: SlotKey, result: Result<T, String
             error: failure.message,
         },
     };
-    lock(&state.tasks.failures).push(TaskFailure::from_cause(&cause));
+    lock(&group.failures).push(TaskFailure::from_cause(&cause));
     let (name, line) = (tally.name.clone(), cause.to_string());
-    state.begin(cause);
-    state
+    group.trigger.begin(cause);
+    group
         .log
         .event(move || tracing::error!(target: "graceful", task = %name, "{line}"));
 }

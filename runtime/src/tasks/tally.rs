@@ -9,6 +9,7 @@
 //! tally is folded into one aggregate line when its last task ends. A service that
 //! names every job apart (`format!("job-{id}")`) keeps its report exact in sum, and flat in size.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,9 +17,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::report::TaskReport;
 use crate::sync::lock;
 
-use super::TaskName;
-
 /// How many names keep a line of their own in the report once their tasks have ended.
+/// A task's name, as given to `spawn`.
+pub(crate) type TaskName = Cow<'static, str>;
+
 pub(crate) const NAMED_TALLIES: usize = 1000;
 
 pub(super) struct Tally {

@@ -6,8 +6,8 @@ use std::any::TypeId;
 use std::collections::HashMap;
 use std::fmt::Write;
 
+use super::{Dependency, ItemResource};
 use crate::Shutdown;
-use crate::items::{Dependency, ItemResource};
 
 /// Checks the items (sorted by `(order, path)`) and `main`'s parameters.
 pub(crate) fn check(

@@ -17,7 +17,7 @@ use crate::BoxError;
 /// implements it with an empty body: `impl Close for Settings {}`.
 ///
 /// ```
-/// use graceful_runtime::{BoxError, Close};
+/// use graceful::{BoxError, Close};
 ///
 /// struct Publisher { /* a buffer and a connection */ }
 ///

@@ -1,5 +1,6 @@
-//! The resources opened from `#[graceful::resource]` items, by type: what their dependents'
-//! parameters and [`Shutdown::resource`](crate::Shutdown::resource) are served from.
+//! The resources declared on functions (`#[graceful::resource]` items): by type once open, what
+//! their dependents' parameters and [`Shutdown::resource`](crate::Shutdown::resource) are
+//! served from; by name while they open, for the deadline to name them.
 //!
 //! Each resource of type `T` is stored under two keys, `T` and `Resource<T>`, so that a
 //! parameter of either type is one map lookup and one `Clone` of the stored value: `T`
@@ -10,7 +11,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::Resource;
+use super::Resource;
 use crate::sync::lock;
 
 type Shared = Arc<dyn Any + Send + Sync>;
@@ -18,6 +19,8 @@ type Shared = Arc<dyn Any + Send + Sync>;
 #[derive(Default)]
 pub(crate) struct Provided {
     by_type: Mutex<HashMap<TypeId, Shared>>,
+    /// The group being opened, until each of them is opened or has failed.
+    opening: Mutex<Vec<&'static str>>,
 }
 
 impl Provided {
@@ -46,6 +49,24 @@ impl Provided {
     /// alive through this map.
     pub(crate) fn clear(&self) {
         self.lock().clear();
+    }
+
+    /// A group starts opening.
+    pub(crate) fn set_opening(&self, names: Vec<&'static str>) {
+        *lock(&self.opening) = names;
+    }
+
+    /// One of the resources being opened is done (opened or failed).
+    pub(crate) fn opened(&self, name: &'static str) {
+        let mut opening = lock(&self.opening);
+        if let Some(at) = opening.iter().position(|opening| *opening == name) {
+            opening.remove(at);
+        }
+    }
+
+    /// The resources being opened now.
+    pub(crate) fn opening(&self) -> Vec<&'static str> {
+        lock(&self.opening).clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TypeId, Shared>> {

@@ -1,5 +1,7 @@
 //! Resources declared on functions, `#[graceful::resource(order = N)] async fn`, anywhere in
-//! the program: registered at link time with `inventory`, opened before `main`'s body.
+//! the program: registered at link time with `inventory` (here), checked against each other
+//! and `main`'s parameters (`plan`), opened before `main`'s body (`open`), and handed to the
+//! parameters that name their type (`inject`).
 //!
 //! `inventory` yields them in an unspecified order, so they are always sorted by
 //! `(order, path, location)`: the constructor's `module::path::name`, then its
@@ -7,16 +9,23 @@
 //! Groups of equal `order` open concurrently (none may depend on another: dependencies must
 //! have a lower order), and groups open one after the other in ascending order.
 
+mod inject;
+mod open;
+mod plan;
+
 use std::any::TypeId;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::catch_unwind::CatchUnwind;
-use crate::resources::{ResourceSpec, Stage};
-use crate::{BoxError, Cause, Close, Outcome, Resource, Shutdown};
+use crate::resources::{ResourceSpec, Stage, close_shared};
+use crate::{BoxError, Close, Outcome, Resource, Shutdown};
+
+pub use inject::{Injectable, inject};
+pub(crate) use open::open_all;
+pub(crate) use plan::check;
 
 /// What a constructor's `open` returns: done once the resource is opened and registered.
 pub type OpenFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>>>>;
@@ -118,9 +127,13 @@ pub struct Opening {
 }
 
 impl Opening {
+    pub(super) fn new(shutdown: Shutdown, item: &'static ItemResource) -> Self {
+        Opening { shutdown, item }
+    }
+
     /// A parameter of the constructor. The startup checks guarantee that it exists.
-    pub fn inject<P: crate::__private::Injectable>(&self) -> P {
-        crate::__private::inject(&self.shutdown)
+    pub fn inject<P: Injectable>(&self) -> P {
+        inject(&self.shutdown)
     }
 
     /// Registers the opened value: for its dependents, for `Shutdown::resource`, and for the
@@ -128,7 +141,7 @@ impl Opening {
     pub fn provide<T, C, Fut>(self, value: T, close: C)
     where
         T: Send + Sync + 'static,
-        C: FnOnce(std::sync::Arc<T>) -> Fut + Send + 'static,
+        C: FnOnce(Arc<T>) -> Fut + Send + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: Outcome,
     {
@@ -138,13 +151,14 @@ impl Opening {
             timeout: self.item.timeout,
             stage: Stage::Item,
         };
-        let resource = crate::__private::register_with(&self.shutdown, spec, value, close);
-        self.shutdown.state().provided.insert(&resource);
+        let state = self.shutdown.state();
+        let resource = state.resources().register(spec, value, close);
+        state.provided().insert(&resource);
     }
 
     /// [`provide`](Self::provide) for a type that implements [`Close`].
     pub fn provide_closeable<T: Close>(self, value: T) {
-        self.provide(value, crate::close::close_shared::<T>);
+        self.provide(value, close_shared::<T>);
     }
 }
 
@@ -154,96 +168,6 @@ impl fmt::Debug for Opening {
             .field("resource", &self.item.name)
             .finish_non_exhaustive()
     }
-}
-
-/// Opens the items group by group. Returns whether `main` should run: not if a constructor
-/// failed (shutdown has then begun with [`Cause::Startup`]), nor if shutdown began meanwhile.
-///
-/// A constructor is never interrupted by shutdown, like `main`'s body; the lifecycle bounds
-/// the whole of it by the drain deadline.
-pub(crate) async fn open_all(shutdown: &Shutdown, items: &[&'static ItemResource]) -> bool {
-    let state = shutdown.state();
-    let stopped = || {
-        let stopped = state.is_triggered();
-        if stopped {
-            state.log.event(|| {
-                tracing::info!(
-                    target: "graceful",
-                    "shutdown began during startup: the remaining resources are not opened and `main` does not run"
-                );
-            });
-        }
-        stopped
-    };
-    for group in items.chunk_by(|a, b| a.order == b.order) {
-        if stopped() {
-            return false;
-        }
-        // A failure has started shutdown already, with the first as its cause.
-        if !open_group(shutdown, group).await.is_empty() {
-            return false;
-        }
-    }
-    items.is_empty() || !stopped()
-}
-
-/// Opens a group of equal order concurrently; returns its failures. The first one starts
-/// shutdown as soon as it happens.
-///
-/// The constructors are polled here, inside `main`'s body, rather than spawned: when the
-/// deadline drops the body, they are dropped with it, and none can register a resource after
-/// the teardown has begun.
-async fn open_group(shutdown: &Shutdown, group: &[&'static ItemResource]) -> Vec<String> {
-    let state = shutdown.state();
-    state.set_opening(group.iter().map(|item| item.name).collect());
-    let mut opening: Vec<_> = group
-        .iter()
-        .map(|&item| {
-            let context = Opening {
-                shutdown: shutdown.clone(),
-                item,
-            };
-            Some((item, CatchUnwind::new((item.open)(context))))
-        })
-        .collect();
-    let mut failures = Vec::new();
-    std::future::poll_fn(|cx| {
-        for slot in &mut opening {
-            let Some((item, future)) = slot else { continue };
-            let Poll::Ready(outcome) = Pin::new(future).poll(cx) else {
-                continue;
-            };
-            state.opened(item.name);
-            let failure = match outcome {
-                Ok(Ok(())) => None,
-                Ok(Err(error)) => Some(format!(
-                    "resource `{}` failed to open: {}",
-                    item.name,
-                    crate::error::render_caught(error)
-                )),
-                Err(message) => Some(format!(
-                    "resource `{}` panicked while opening: {message}",
-                    item.name
-                )),
-            };
-            if let Some(failure) = failure {
-                // At once, whatever its siblings still do: the deadline then bounds them.
-                state.begin(Cause::Startup(failure.clone()));
-                let (name, line) = (item.name, failure.clone());
-                state.log.event(move || {
-                    tracing::error!(target: "graceful", resource = name, "{line}");
-                });
-                failures.push(failure);
-            }
-            *slot = None;
-        }
-        match opening.iter().all(Option::is_none) {
-            true => Poll::Ready(()),
-            false => Poll::Pending,
-        }
-    })
-    .await;
-    failures
 }
 
 #[cfg(test)]

@@ -1,0 +1,363 @@
+//! The shutdown sequence of the README, one function per phase:
+//! trigger → readiness fails → drain delay → cancel → drain → close resources → report.
+//!
+//! The resources declared on functions open first, as the start of the body: a signal while
+//! they open is handled like one during `main`'s body.
+//!
+//! `main`'s body is driven alongside every phase rather than spawned: it need not be `Send`,
+//! and it may itself be the server (`axum::serve(..).with_graceful_shutdown(..)`) that drains
+//! after the cancel. It is tracked like a task, and dropped at the deadline like a straggler.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep_until, timeout_at};
+
+use super::body::{Body, MainFn};
+use crate::budget::{self, STOP_BUDGET};
+use crate::catch_unwind::{CatchUnwind, panic_message};
+use crate::items::{self, Dependency, ItemResource};
+use crate::progress::Progress;
+use crate::report::{Phase, ResourceReport};
+use crate::state::State;
+use crate::tasks::Accepting;
+use crate::{Cause, Report, Shutdown};
+
+/// The sequence, from the startup check to the report.
+pub(super) async fn run(
+    state: &Arc<State>,
+    main_needs: &'static [Dependency],
+    main: MainFn<'_>,
+) -> Report {
+    // Startup: every problem between the item resources is found before any of them opens.
+    let items = items::registered();
+    if let Err(problems) = items::check(&items, main_needs) {
+        let line = problems.clone();
+        state
+            .log()
+            .event(move || tracing::error!(target: "graceful", "{line}"));
+        return Report::startup_failure(problems, state.config().timeout);
+    }
+    let mut body = start(state, items, main);
+
+    // 1. Trigger. 2. Readiness fails with it: `Readiness` reads the flag that `begin` sets.
+    running(state, &mut body).await;
+    let triggered = state
+        .trigger()
+        .triggered()
+        .expect("the running phase ends once shutdown has begun");
+    let cause = triggered.cause.clone();
+    let triggered_at = Instant::from_std(triggered.at);
+    let deadline = Instant::from_std(triggered.deadline);
+    log_trigger(state, &cause);
+    let drain_deadline = deadline - budget::drain_cut(state.config(), state.resources().reserved());
+    let mut phases = Vec::new();
+
+    // 3. Drain delay: skipped when everything finished by itself, and when the service never
+    // started.
+    if cause != Cause::Completed && !matches!(cause, Cause::Startup(_)) {
+        drain_delay(state, &mut body, triggered_at, drain_deadline).await;
+        phases.push(phase(state, "drain delay", triggered_at));
+    }
+
+    // 4. Cancel, and 5. drain; then abort and wait: no aborted task may still be in a poll or
+    // its `Drop` when the first resource closes.
+    let drain_started = Instant::now();
+    let mut stragglers = drain(state, &mut body, drain_deadline).await;
+    state.enter(Progress::Stopping);
+    let (main_error, body_panic) = body.finish();
+    state.set_body_running(false);
+    let stop_by = (Instant::now() + STOP_BUDGET).min(deadline);
+    let mut unstopped = stop(state, stop_by, Tracked::Group).await;
+    phases.push(phase(state, "drain", drain_started));
+
+    // 6. Close, and what the closes spawned.
+    let close_started = Instant::now();
+    let (resources, close_panic) = close(state, deadline).await;
+    let (late, late_unstopped) = close_tasks(state, deadline, &unstopped).await;
+    stragglers.extend(late);
+    unstopped.extend(late_unstopped);
+    phases.push(phase(state, "close", close_started));
+
+    // 7. Report (logged and printed by `Report::exit`).
+    state.enter(Progress::Finishing);
+    let forget_panic = forget_items(state);
+    let (tasks, failures) = state.tasks().outcomes();
+    Report {
+        cause,
+        main_error,
+        phases,
+        tasks,
+        failures,
+        stragglers,
+        unstopped,
+        resources,
+        drop_panics: [body_panic, close_panic, forget_panic]
+            .into_iter()
+            .flatten()
+            .collect(),
+        timeout: state.config().timeout,
+        elapsed: triggered_at.elapsed(),
+        deadline: Some(triggered.deadline),
+        log: state.log().clone(),
+    }
+}
+
+/// Starts `main`'s body: the item resources open first, as part of it, tracked and bounded
+/// like it.
+fn start<'a>(
+    state: &Arc<State>,
+    items: Vec<&'static ItemResource>,
+    main: MainFn<'a>,
+) -> Body<impl Future<Output = Result<(), String>> + use<'a>> {
+    let shutdown = Shutdown::new(state.clone());
+    let body_state = state.clone();
+    state.set_body_running(true);
+    Body::new(state.tasks().track(async move {
+        if !items::open_all(&shutdown, &items).await {
+            return Ok(());
+        }
+        // Logged once the resources are open, so that a subscriber installed by one of them
+        // (a telemetry resource) shows it.
+        let config = &shutdown.state().config();
+        let (timeout, drain_delay, resources) = (config.timeout, config.drain_delay, items.len());
+        shutdown.state().log().event(move || {
+            tracing::info!(
+                target: "graceful",
+                timeout_ms = timeout.as_millis() as u64,
+                drain_delay_ms = drain_delay.as_millis() as u64,
+                resources,
+                "service starting; shutdown deadline {timeout:?} (drain delay {drain_delay:?})",
+            );
+        });
+        // A panic in main's body is a failure like any other: it must not skip the teardown.
+        let output = match CatchUnwind::new(main(shutdown)).await {
+            Ok(output) => output,
+            Err(message) => Err(format!("panicked: {message}")),
+        };
+        body_state.set_body_running(false);
+        if let Err(error) = &output {
+            body_state.trigger().begin(Cause::MainFailed(error.clone()));
+            let line = error.clone();
+            body_state.log().event(move || {
+                tracing::error!(target: "graceful", "main returned an error: {line}");
+            });
+        }
+        output
+    }))
+}
+
+/// Running: until the trigger, or until main and every task have finished by themselves.
+async fn running<F: Future<Output = Result<(), String>>>(state: &State, body: &mut Body<F>) {
+    body.alongside(async {
+        tokio::select! {
+            () = state.trigger().triggered_token().cancelled() => {}
+            () = state.tasks().wait() => { state.trigger().begin(Cause::Completed); }
+        }
+    })
+    .await;
+}
+
+/// The start of shutdown, once the lifecycle has woken to it. (The watchdog thread has
+/// already announced a signal, on its own, in case the runtime cannot get here.)
+fn log_trigger(state: &State, cause: &Cause) {
+    let (timeout, drain_delay) = (state.config().timeout, state.config().drain_delay);
+    let (completed, cause) = (*cause == Cause::Completed, cause.to_string());
+    state
+        .log()
+        .event(move || log_trigger_now(completed, &cause, timeout, drain_delay));
+}
+
+fn log_trigger_now(completed: bool, cause: &str, timeout: Duration, drain_delay: Duration) {
+    if completed {
+        // Nothing to worry an operator about: everything finished by itself.
+        tracing::info!(target: "graceful", cause = %cause, "shutdown started: closing within {timeout:?}");
+    } else {
+        tracing::warn!(
+            target: "graceful", cause = %cause, timeout_ms = timeout.as_millis() as u64,
+            drain_delay_ms = drain_delay.as_millis() as u64,
+            "shutdown started: not ready; draining within {timeout:?}"
+        );
+    }
+}
+
+/// Drain delay: not ready, still serving, so load balancers notice. Cut short when nothing is
+/// left running.
+async fn drain_delay<F: Future<Output = Result<(), String>>>(
+    state: &State,
+    body: &mut Body<F>,
+    triggered_at: Instant,
+    drain_deadline: Instant,
+) {
+    state.enter(Progress::DrainDelay);
+    let delay_end = (triggered_at + state.config().drain_delay).min(drain_deadline);
+    // Without a delay there is nothing to wait for: even an elapsed timer would only fire at
+    // the timer's next tick, up to a millisecond later.
+    if delay_end > Instant::now() {
+        body.alongside(async {
+            tokio::select! {
+                () = sleep_until(delay_end) => {}
+                () = state.tasks().wait() => {}
+            }
+        })
+        .await;
+    }
+}
+
+/// Cancel, then drain: every task and main's body finish what they took, or are aborted and
+/// named at the drain's deadline. Either way the group is closed at the end: a spawn from then
+/// on is aborted before it runs. Returns the stragglers.
+async fn drain<F: Future<Output = Result<(), String>>>(
+    state: &State,
+    body: &mut Body<F>,
+    drain_deadline: Instant,
+) -> Vec<(String, usize)> {
+    let drain_started = Instant::now();
+    state.enter(Progress::Draining);
+    state.trigger().cancel();
+    state.log().event(|| {
+        tracing::info!(target: "graceful", "draining: tasks asked to stop taking work");
+    });
+    let drained = body
+        .alongside(timeout_at(drain_deadline, state.tasks().wait()))
+        .await
+        .is_ok();
+    let aborted = state.tasks().close(Accepting::None);
+    if drained {
+        let elapsed_ms = drain_started.elapsed().as_millis() as u64;
+        state.log().event(move || {
+            tracing::info!(target: "graceful", elapsed_ms, "drained");
+            for (name, count) in aborted {
+                tracing::warn!(target: "graceful", task = %name, count, "spawned as the drain ended: aborted");
+            }
+        });
+        return Vec::new();
+    }
+    let mut stragglers = aborted;
+    if !body.is_done() {
+        let opening = state.provided().opening();
+        if opening.is_empty() {
+            stragglers.insert(0, ("main".to_owned(), 1));
+        }
+        for name in opening.into_iter().rev() {
+            stragglers.insert(0, (format!("{name} (opening)"), 1));
+        }
+    }
+    log_tasks(state, &stragglers, "still running at the deadline: aborted");
+    stragglers
+}
+
+/// Which tasks [`stop`] waits for.
+#[derive(Clone, Copy)]
+enum Tracked {
+    /// Every task of the group (and main's body).
+    Group,
+    /// Only those the closes spawned.
+    Closes,
+}
+
+/// Waits, until `bound` at most, for the tasks aborted to stop: for their futures to be
+/// dropped, once the poll they are in has returned and their `Drop` has run. Returns those that
+/// have not, by name.
+async fn stop(state: &State, bound: Instant, tracked: Tracked) -> Vec<(String, usize)> {
+    let stopped = match tracked {
+        Tracked::Group => timeout_at(bound, state.tasks().wait_stopped()).await,
+        Tracked::Closes => timeout_at(bound, state.tasks().wait_closes()).await,
+    };
+    if stopped.is_ok() {
+        return Vec::new();
+    }
+    let unstopped = state.tasks().unstopped();
+    log_tasks(
+        state,
+        &unstopped,
+        "did not stop when aborted: a poll or a `Drop` of it is blocking its thread",
+    );
+    unstopped
+}
+
+/// Close: only now, with the drain complete or cut and the aborted tasks stopped, do resources
+/// close. The group takes the tasks they spawn, and nothing else. Returns their reports, and the
+/// teardown's own panic if it had one (a bug: every close's panic is caught).
+async fn close(state: &State, deadline: Instant) -> (Vec<ResourceReport>, Option<String>) {
+    state.enter(Progress::Closing);
+    state.tasks().take_closes();
+    match CatchUnwind::new(state.resources().close_all(deadline)).await {
+        Ok(resources) => (resources, None),
+        Err(message) => (
+            Vec::new(),
+            Some(format!("the teardown panicked: {message}")),
+        ),
+    }
+}
+
+/// The tasks the closes spawned and did not wait for (a flush in the background) run until
+/// shortly before the deadline; then the group takes nothing more, and what is left is aborted
+/// and named, and given until the deadline to stop. Returns the stragglers and those that did
+/// not stop (but for `unstopped` already, the group's tasks named at the drain's end).
+async fn close_tasks(
+    state: &State,
+    deadline: Instant,
+    unstopped: &[(String, usize)],
+) -> (Vec<(String, usize)>, Vec<(String, usize)>) {
+    let cut = deadline.checked_sub(STOP_BUDGET).unwrap_or(deadline);
+    let done = timeout_at(cut, state.tasks().wait_closes()).await.is_ok();
+    let aborted = state.tasks().close(Accepting::None);
+    if done {
+        return (Vec::new(), Vec::new());
+    }
+    log_tasks(
+        state,
+        &aborted,
+        "spawned by a close, still running at the deadline: aborted",
+    );
+    let after = stop(state, deadline, Tracked::Closes).await;
+    (aborted, without(after, unstopped))
+}
+
+/// One error line per name of `tasks`.
+fn log_tasks(state: &State, tasks: &[(String, usize)], what: &'static str) {
+    let tasks = tasks.to_vec();
+    state.log().event(move || {
+        for (name, count) in tasks {
+            tracing::error!(target: "graceful", task = %name, count, "{what}");
+        }
+    });
+}
+
+/// `counts` less `known`, name by name.
+fn without(counts: Vec<(String, usize)>, known: &[(String, usize)]) -> Vec<(String, usize)> {
+    counts
+        .into_iter()
+        .filter_map(|(name, count)| {
+            let before = known
+                .iter()
+                .find(|(known, _)| *known == name)
+                .map_or(0, |(_, count)| *count);
+            (count > before).then(|| (name, count - before))
+        })
+        .collect()
+}
+
+/// The resources declared on functions, forgotten: their last handles. A `Drop` that panics is
+/// reported, one that blocks is cut by the watchdog.
+fn forget_items(state: &State) -> Option<String> {
+    catch_unwind(AssertUnwindSafe(|| state.provided().clear()))
+        .err()
+        .map(|panic| {
+            format!(
+                "a resource panicked when dropped: {}",
+                panic_message(panic.as_ref())
+            )
+        })
+}
+
+fn phase(state: &State, name: &'static str, started: Instant) -> Phase {
+    let elapsed = started.elapsed();
+    state.log().event(move || {
+        tracing::info!(target: "graceful", phase = name, elapsed_ms = elapsed.as_millis() as u64, "phase `{name}` took {elapsed:?}");
+    });
+    Phase { name, elapsed }
+}

@@ -1,0 +1,134 @@
+//! The resources registered so far, each with its close, and the start of their teardown.
+//!
+//! Resources close after the drain, in descending `(stage, order)`: a writer with a higher
+//! order is flushed before the connection it writes to closes. Equal keys close concurrently.
+//! Each close runs under its own `timeout`, off the runtime's workers (see `teardown`), so one
+//! that fails, panics, hangs or blocks its thread is reported and the next group still closes
+//! (OTP semantics, not "skip the rest").
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::teardown::{self, CloseFn, Entry};
+use super::{Resource, ResourceSpec};
+use crate::budget::{self, DEFAULT_CLOSE_RESERVE};
+use crate::log::Log;
+use crate::report::ResourceReport;
+use crate::sync::lock;
+use crate::{Config, Outcome};
+
+pub(crate) struct Resources {
+    /// The budgets are checked against its timeout and drain delay as resources register.
+    config: Config,
+    log: Log,
+    entries: Mutex<Vec<Entry>>,
+    /// The group closing now, for the watchdog's message if a close blocks past the deadline.
+    closing: Arc<Mutex<Vec<&'static str>>>,
+    /// Whether the startup warning about budgets past what the drain can give was logged.
+    warned: AtomicBool,
+}
+
+impl Resources {
+    pub(crate) fn new(config: Config, log: Log) -> Self {
+        Resources {
+            config,
+            log,
+            entries: Mutex::default(),
+            closing: Arc::default(),
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// Registers `value` for the teardown, which calls `close` with it; returns it shared.
+    pub(crate) fn register<T, C, Fut>(&self, spec: ResourceSpec, value: T, close: C) -> Resource<T>
+    where
+        T: Send + Sync + 'static,
+        C: FnOnce(Arc<T>) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Outcome,
+    {
+        let value = Arc::new(value);
+        let for_close = value.clone();
+        let (name, order) = (spec.name, spec.order);
+        self.log.event(move || {
+            tracing::info!(target: "graceful", resource = name, order, "opened resource `{name}`");
+        });
+        let close: CloseFn =
+            Box::new(move || Box::pin(async move { close(for_close).await.into_result() }));
+        if let Some(warning) = self.push(spec, close) {
+            // On stderr too without a subscriber: a budget that cannot hold is worth seeing.
+            self.log.announce(tracing::Level::WARN, None, warning);
+        }
+        Resource::from(value)
+    }
+
+    /// Adds a close to the teardown. Returns a warning, the first time the close budgets
+    /// exceed what the drain can leave them (see `budget`).
+    fn push(&self, spec: ResourceSpec, close: CloseFn) -> Option<String> {
+        let reserve = {
+            let mut entries = lock(&self.entries);
+            // Without an explicit order, each resource is its own group, in creation order.
+            let order = spec.order.unwrap_or(entries.len() as i64);
+            entries.push(Entry {
+                name: spec.name,
+                key: (spec.stage, order),
+                timeout: spec.timeout,
+                close,
+            });
+            reserve(&entries)
+        };
+        budget::warning(&self.config, reserve)
+            .filter(|_| !self.warned.swap(true, Ordering::Relaxed))
+    }
+
+    /// Time the teardown may need: per group, the longest close budget, summed. The drain is
+    /// cut this much before the deadline (see `budget`), so that a hung task cannot eat it.
+    pub(crate) fn reserved(&self) -> Duration {
+        reserve(&lock(&self.entries))
+    }
+
+    /// Closes every resource, group by group, within `deadline`.
+    pub(crate) async fn close_all(&self, deadline: Instant) -> Vec<ResourceReport> {
+        let mut entries = std::mem::take(&mut *lock(&self.entries));
+        // Stable sort, then reversed: descending keys, and equal keys in reverse creation.
+        entries.sort_by_key(|entry| entry.key);
+        entries.reverse();
+        let mut groups = teardown::Groups::new();
+        let mut entries = entries.into_iter().peekable();
+        while let Some(first) = entries.next() {
+            let mut group = vec![first];
+            while let Some(next) = entries.next_if(|next| next.key == group[0].key) {
+                group.push(next);
+            }
+            groups.push_back(group);
+        }
+        teardown::close_all(groups, deadline, &self.log, self.closing.clone()).await
+    }
+
+    /// The names of the resources closing now.
+    pub(crate) fn closing(&self) -> Vec<&'static str> {
+        lock(&self.closing).clone()
+    }
+}
+
+/// Per group of equal key, the longest budget (`DEFAULT_CLOSE_RESERVE` without a `timeout`),
+/// summed.
+fn reserve(entries: &[Entry]) -> Duration {
+    let mut keys: Vec<_> = entries.iter().map(|entry| entry.key).collect();
+    keys.sort();
+    keys.dedup();
+    keys.iter()
+        .map(|key| {
+            entries
+                .iter()
+                .filter(|entry| entry.key == *key)
+                .map(|entry| entry.timeout.unwrap_or(DEFAULT_CLOSE_RESERVE))
+                .max()
+                .unwrap_or_default()
+        })
+        .sum()
+}

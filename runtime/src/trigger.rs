@@ -1,0 +1,118 @@
+//! The two moments of a shutdown: the *trigger* (why and when it began, and the deadline that
+//! follows) and the *cancel* (the end of the drain delay, when work stops being taken).
+//!
+//! "Are we shutting down?" is asked on hot paths (every request, every job), so it is one
+//! atomic load: `CancellationToken::is_cancelled` takes a mutex (tokio-rs/tokio#7775).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::Cause;
+use crate::signals::Waker;
+
+const TRIGGERED: u8 = 0b01;
+const CANCELLED: u8 = 0b10;
+
+pub(crate) struct Trigger {
+    /// From the trigger to the deadline.
+    timeout: Duration,
+    flags: AtomicU8,
+    /// Fired at the trigger: wakes the lifecycle.
+    triggered: CancellationToken,
+    /// Fired at the cancel: tasks stop taking work. Handed out by `Shutdown::token`.
+    cancel: CancellationToken,
+    triggered_by: OnceLock<Triggered>,
+    /// Wakes the watchdog, which then bounds the shutdown by its deadline.
+    watchdog: OnceLock<Waker>,
+}
+
+/// What started shutdown, when, and the deadline that follows from it.
+pub(crate) struct Triggered {
+    pub(crate) cause: Cause,
+    pub(crate) at: Instant,
+    pub(crate) deadline: Instant,
+}
+
+impl Trigger {
+    /// `timeout` is at most a day (`Config::run` checks), so no deadline overflows.
+    pub(crate) fn new(timeout: Duration) -> Self {
+        Trigger {
+            timeout,
+            flags: AtomicU8::new(0),
+            triggered: CancellationToken::new(),
+            cancel: CancellationToken::new(),
+            triggered_by: OnceLock::new(),
+            watchdog: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn is_triggered(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & TRIGGERED != 0
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & CANCELLED != 0
+    }
+
+    /// Starts shutdown unless it has started already. Returns whether this call started it.
+    ///
+    /// Called from any thread, the watchdog's included, so it cannot fail and does not wait:
+    /// no output (the lifecycle logs the start when it wakes), no allocation beyond the cause,
+    /// and a deadline that cannot overflow.
+    pub(crate) fn begin(&self, cause: Cause) -> bool {
+        let at = Instant::now();
+        let deadline = at.checked_add(self.timeout).unwrap_or(at);
+        if self
+            .triggered_by
+            .set(Triggered {
+                cause,
+                at,
+                deadline,
+            })
+            .is_err()
+        {
+            return false;
+        }
+        self.flags.fetch_or(TRIGGERED, Ordering::AcqRel);
+        self.triggered.cancel();
+        // The watchdog bounds the rest by the deadline, whatever the runtime does.
+        if let Some(watchdog) = self.watchdog.get() {
+            watchdog.wake();
+        }
+        true
+    }
+
+    /// Asks tasks to stop taking work (the end of the drain delay).
+    pub(crate) fn cancel(&self) {
+        self.flags.fetch_or(CANCELLED, Ordering::AcqRel);
+        self.cancel.cancel();
+    }
+
+    /// What started shutdown, once it has.
+    pub(crate) fn triggered(&self) -> Option<&Triggered> {
+        self.triggered_by.get()
+    }
+
+    /// The deadline of the shutdown, once it has begun.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.triggered().map(|triggered| triggered.deadline)
+    }
+
+    /// Set once, by the watchdog, as the run registers with it.
+    pub(crate) fn set_waker(&self, watchdog: Waker) {
+        let _ = self.watchdog.set(watchdog);
+    }
+
+    /// Cancelled at the trigger.
+    pub(crate) fn triggered_token(&self) -> &CancellationToken {
+        &self.triggered
+    }
+
+    /// Cancelled at the cancel.
+    pub(crate) fn cancel_token(&self) -> &CancellationToken {
+        &self.cancel
+    }
+}
