@@ -12,8 +12,8 @@ pub use crate::items::{
     Dependency, Injectable, ItemResource, OpenFuture, Opening, Provides, inject,
 };
 pub use crate::lifecycle::MainBody;
-pub use crate::output::Fallible;
 pub use crate::resources::{ResourceSpec, Stage};
+pub use crate::returns::Fallible;
 use crate::{BoxError, Close, Config, MainOutput, Outcome, Resource, Shutdown};
 
 /// The generated `fn main`: run the service, whose parameters are `main_needs`, report, exit

@@ -45,6 +45,7 @@ fn writer() -> Option<&'static Sender<Line>> {
         .get_or_init(|| {
             let (lines, receiver) = mpsc::channel::<Line>();
             std::thread::Builder::new()
+                // The thread's old name, kept: an operator may already look for it.
                 .name("graceful-output".into())
                 .spawn(move || {
                     // Signals are the watchdog's: never handled on this thread.

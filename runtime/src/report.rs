@@ -159,8 +159,7 @@ impl ResourceReport {
         log.event(move || report.emit());
     }
 
-    /// Logs the report: a line per task name, then the outcome.
-    pub(crate) fn emit(&self) {
+    fn emit(&self) {
         let elapsed_ms = self.elapsed.as_millis() as u64;
         match &self.outcome {
             ResourceOutcome::Closed => {

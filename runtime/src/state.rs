@@ -1,6 +1,7 @@
 //! What every handle of one service shares: its settings, the trigger, where graceful's lines
-//! go, how far the lifecycle got, and the two subsystems (the task group and the resources).
-//! Each module asks for the part it needs; none of them belongs here.
+//! go, how far the lifecycle got, and the subsystems: the task group, the resources to close,
+//! and the item resources opened (by type) or opening. Each module asks for the part it needs;
+//! none of them belongs here.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -14,7 +15,7 @@ use crate::trigger::Trigger;
 
 pub(crate) struct State {
     config: Config,
-    /// Shared with the task group, whose failures start shutdown.
+    /// Shared with the task group (whose failures start shutdown) and with `Readiness`.
     trigger: Arc<Trigger>,
     /// Where graceful's own events go (the subscriber of the code that called `Config::run`).
     log: Log,
@@ -78,29 +79,8 @@ impl State {
         self.body_running.store(running, Ordering::Release);
     }
 
-    /// What still runs, for the watchdog's message: main's body or the resources it is
-    /// opening, the resources closing, then the tasks by name with their counts.
-    pub(crate) fn still_running(&self) -> Vec<String> {
-        let opening = self.provided.opening();
-        let mut running: Vec<String> = opening
-            .iter()
-            .map(|name| format!("resource `{name}` (opening)"))
-            .collect();
-        if opening.is_empty() && self.body_running.load(Ordering::Acquire) {
-            running.push("`main`".to_owned());
-        }
-        running.extend(
-            self.resources
-                .closing()
-                .into_iter()
-                .map(|name| format!("resource `{name}` (closing)")),
-        );
-        running.extend(
-            self.tasks
-                .live_names()
-                .into_iter()
-                .map(|(name, count)| format!("`{name}` ({count})")),
-        );
-        running
+    /// Whether `main`'s body (or the opening of the item resources, which starts it) runs.
+    pub(crate) fn is_body_running(&self) -> bool {
+        self.body_running.load(Ordering::Acquire)
     }
 }

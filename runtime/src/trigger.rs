@@ -21,10 +21,10 @@ pub(crate) struct Trigger {
     timeout: Duration,
     flags: AtomicU8,
     /// Fired at the trigger: wakes the lifecycle.
-    triggered: CancellationToken,
+    trigger_token: CancellationToken,
     /// Fired at the cancel: tasks stop taking work. Handed out by `Shutdown::token`.
-    cancel: CancellationToken,
-    triggered_by: OnceLock<Triggered>,
+    cancel_token: CancellationToken,
+    triggered: OnceLock<Triggered>,
     /// Wakes the watchdog, which then bounds the shutdown by its deadline.
     watchdog: OnceLock<Waker>,
 }
@@ -42,9 +42,9 @@ impl Trigger {
         Trigger {
             timeout,
             flags: AtomicU8::new(0),
-            triggered: CancellationToken::new(),
-            cancel: CancellationToken::new(),
-            triggered_by: OnceLock::new(),
+            trigger_token: CancellationToken::new(),
+            cancel_token: CancellationToken::new(),
+            triggered: OnceLock::new(),
             watchdog: OnceLock::new(),
         }
     }
@@ -66,7 +66,7 @@ impl Trigger {
         let at = Instant::now();
         let deadline = at.checked_add(self.timeout).unwrap_or(at);
         if self
-            .triggered_by
+            .triggered
             .set(Triggered {
                 cause,
                 at,
@@ -77,7 +77,7 @@ impl Trigger {
             return false;
         }
         self.flags.fetch_or(TRIGGERED, Ordering::AcqRel);
-        self.triggered.cancel();
+        self.trigger_token.cancel();
         // The watchdog bounds the rest by the deadline, whatever the runtime does.
         if let Some(watchdog) = self.watchdog.get() {
             watchdog.wake();
@@ -88,12 +88,12 @@ impl Trigger {
     /// Asks tasks to stop taking work (the end of the drain delay).
     pub(crate) fn cancel(&self) {
         self.flags.fetch_or(CANCELLED, Ordering::AcqRel);
-        self.cancel.cancel();
+        self.cancel_token.cancel();
     }
 
     /// What started shutdown, once it has.
     pub(crate) fn triggered(&self) -> Option<&Triggered> {
-        self.triggered_by.get()
+        self.triggered.get()
     }
 
     /// The deadline of the shutdown, once it has begun.
@@ -107,12 +107,12 @@ impl Trigger {
     }
 
     /// Cancelled at the trigger.
-    pub(crate) fn triggered_token(&self) -> &CancellationToken {
-        &self.triggered
+    pub(crate) fn trigger_token(&self) -> &CancellationToken {
+        &self.trigger_token
     }
 
     /// Cancelled at the cancel.
     pub(crate) fn cancel_token(&self) -> &CancellationToken {
-        &self.cancel
+        &self.cancel_token
     }
 }

@@ -4,7 +4,7 @@
 //! One thread per process, started (with the signal handlers) by the first [`Config::run`]
 //! before its runtime is built and before anything opens. Each run registers while it runs;
 //! nothing on the thread's path waits for a runtime thread, for a lock that user code can
-//! hold, or for stderr (lines go through `output`, waited for with a bound), and its deadline
+//! hold, or for stderr (lines go through the log's writer thread, waited for with a bound), and its deadline
 //! arithmetic cannot overflow.
 //!
 //! - A signal goes to every running service: the first starts its shutdown, the second (of
@@ -84,7 +84,7 @@ fn watchdog() -> Result<&'static Watchdog, String> {
     watchdog
         .thread
         .get_or_init(|| {
-            // The output thread too, so that the first signal's line does not wait for it.
+            // The log's writer thread too, so that the first signal's line does not wait for it.
             log::start();
             std::thread::Builder::new()
                 .name("graceful-watchdog".into())
@@ -243,9 +243,9 @@ impl Runs {
             // The trigger first: starting shutdown never waits for the line that says so.
             let started = run.state.trigger().begin(Cause::Signal(signal));
             let message = match run.state.trigger().triggered() {
-                Some(trigger) if !started => format!(
+                Some(triggered) if !started => format!(
                     "received {signal} while already shutting down ({}); send it again to exit at once",
-                    trigger.cause
+                    triggered.cause
                 ),
                 _ => format!(
                     "received {signal}: shutting down within {:?}; send it again to exit at once",
@@ -303,7 +303,7 @@ fn force_exit(signal: Signal) -> ! {
 /// The deadline has passed and the run has not returned: a thread is blocked (in a task, a
 /// close, a `Drop`, or every runtime thread at once). Say where, then end the process.
 fn expire(state: &State) -> ! {
-    let running = state.still_running();
+    let running = still_running(state);
     let message = format!(
         "graceful: shutdown failed (exit code 1): the {:?} deadline passed {}, and the process \
          was ended {GRACE:?} after it. Still running: {}\n",
@@ -332,4 +332,32 @@ fn exit_now(code: i32) -> ! {
     }
     #[cfg(not(unix))]
     std::process::exit(code)
+}
+
+/// What still runs, for the message: main's body or the resources it is opening, the resources
+/// closing, then the tasks by name with their counts.
+fn still_running(state: &State) -> Vec<String> {
+    let opening = state.provided().opening();
+    let mut running: Vec<String> = opening
+        .iter()
+        .map(|name| format!("resource `{name}` (opening)"))
+        .collect();
+    if opening.is_empty() && state.is_body_running() {
+        running.push("`main`".to_owned());
+    }
+    running.extend(
+        state
+            .resources()
+            .closing()
+            .into_iter()
+            .map(|name| format!("resource `{name}` (closing)")),
+    );
+    running.extend(
+        state
+            .tasks()
+            .live_names()
+            .into_iter()
+            .map(|(name, count)| format!("`{name}` ({count})")),
+    );
+    running
 }

@@ -127,7 +127,7 @@ pub struct Opening {
 }
 
 impl Opening {
-    pub(super) fn new(shutdown: Shutdown, item: &'static ItemResource) -> Self {
+    fn new(shutdown: Shutdown, item: &'static ItemResource) -> Self {
         Opening { shutdown, item }
     }
 

@@ -18,8 +18,8 @@ use crate::state::State;
 use crate::{Config, Flavor, MainOutput, Report, Shutdown, watchdog};
 
 impl Config {
-    /// Runs a service to the end of its shutdown and returns what happened.
-    /// `#[graceful::main]` calls this, then [`Report::exit`].
+    /// Runs a service to the end of its shutdown and returns what happened. What
+    /// `#[graceful::main]` generates runs the same, then calls [`Report::exit`].
     ///
     /// It returns rather than exiting, with two exceptions that end the process as the
     /// attribute would: a second signal (exit code 128 + its number), and the deadline when

@@ -41,9 +41,10 @@ pub(super) async fn run(
         return Report::startup_failure(problems, state.config().timeout);
     }
     let mut body = start(state, items, main);
-
-    // 1. Trigger. 2. Readiness fails with it: `Readiness` reads the flag that `begin` sets.
     running(state, &mut body).await;
+
+    // 1. Trigger: it has happened. 2. Readiness failed with it: `Readiness` reads the flag
+    // that `Trigger::begin` set.
     let triggered = state
         .trigger()
         .triggered()
@@ -62,15 +63,11 @@ pub(super) async fn run(
         phases.push(phase(state, "drain delay", triggered_at));
     }
 
-    // 4. Cancel, and 5. drain; then abort and wait: no aborted task may still be in a poll or
-    // its `Drop` when the first resource closes.
+    // 4. Cancel. 5. Drain, then what it aborted stops.
     let drain_started = Instant::now();
+    cancel(state);
     let mut stragglers = drain(state, &mut body, drain_deadline).await;
-    state.enter(Progress::Stopping);
-    let (main_error, body_panic) = body.finish();
-    state.set_body_running(false);
-    let stop_by = (Instant::now() + STOP_BUDGET).min(deadline);
-    let mut unstopped = stop(state, stop_by, Tracked::Group).await;
+    let (main_error, body_panic, mut unstopped) = stop_group(state, body, deadline).await;
     phases.push(phase(state, "drain", drain_started));
 
     // 6. Close, and what the closes spawned.
@@ -121,7 +118,7 @@ fn start<'a>(
         }
         // Logged once the resources are open, so that a subscriber installed by one of them
         // (a telemetry resource) shows it.
-        let config = &shutdown.state().config();
+        let config = shutdown.state().config();
         let (timeout, drain_delay, resources) = (config.timeout, config.drain_delay, items.len());
         shutdown.state().log().event(move || {
             tracing::info!(
@@ -153,7 +150,7 @@ fn start<'a>(
 async fn running<F: Future<Output = Result<(), String>>>(state: &State, body: &mut Body<F>) {
     body.alongside(async {
         tokio::select! {
-            () = state.trigger().triggered_token().cancelled() => {}
+            () = state.trigger().trigger_token().cancelled() => {}
             () = state.tasks().wait() => { state.trigger().begin(Cause::Completed); }
         }
     })
@@ -206,8 +203,17 @@ async fn drain_delay<F: Future<Output = Result<(), String>>>(
     }
 }
 
-/// Cancel, then drain: every task and main's body finish what they took, or are aborted and
-/// named at the drain's deadline. Either way the group is closed at the end: a spawn from then
+/// Cancel: tasks are asked to stop taking work.
+fn cancel(state: &State) {
+    state.enter(Progress::Draining);
+    state.trigger().cancel();
+    state.log().event(|| {
+        tracing::info!(target: "graceful", "draining: tasks asked to stop taking work");
+    });
+}
+
+/// Drain: every task and main's body finish what they took, or are aborted and named at the
+/// drain's deadline. Either way the group is closed at the end: a spawn from then
 /// on is aborted before it runs. Returns the stragglers.
 async fn drain<F: Future<Output = Result<(), String>>>(
     state: &State,
@@ -215,11 +221,6 @@ async fn drain<F: Future<Output = Result<(), String>>>(
     drain_deadline: Instant,
 ) -> Vec<(String, usize)> {
     let drain_started = Instant::now();
-    state.enter(Progress::Draining);
-    state.trigger().cancel();
-    state.log().event(|| {
-        tracing::info!(target: "graceful", "draining: tasks asked to stop taking work");
-    });
     let drained = body
         .alongside(timeout_at(drain_deadline, state.tasks().wait()))
         .await
@@ -247,6 +248,23 @@ async fn drain<F: Future<Output = Result<(), String>>>(
     }
     log_tasks(state, &stragglers, "still running at the deadline: aborted");
     stragglers
+}
+
+/// The end of the drain: main's body is dropped if the drain's deadline cut it, and the tasks
+/// aborted are waited for, so that none is still in a poll or its `Drop` when the first
+/// resource closes. Returns main's error, the panic of its `Drop`, and the tasks that did not
+/// stop.
+async fn stop_group<F: Future<Output = Result<(), String>>>(
+    state: &State,
+    body: Body<F>,
+    deadline: Instant,
+) -> (Option<String>, Option<String>, Vec<(String, usize)>) {
+    state.enter(Progress::Stopping);
+    let (main_error, body_panic) = body.finish();
+    state.set_body_running(false);
+    let stop_by = (Instant::now() + STOP_BUDGET).min(deadline);
+    let unstopped = stop(state, stop_by, Tracked::Group).await;
+    (main_error, body_panic, unstopped)
 }
 
 /// Which tasks [`stop`] waits for.

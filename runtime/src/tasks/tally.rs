@@ -17,10 +17,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::report::TaskReport;
 use crate::sync::lock;
 
-/// How many names keep a line of their own in the report once their tasks have ended.
 /// A task's name, as given to `spawn`.
 pub(crate) type TaskName = Cow<'static, str>;
 
+/// How many names keep a line of their own in the report once their tasks have ended.
 pub(crate) const NAMED_TALLIES: usize = 1000;
 
 pub(super) struct Tally {
