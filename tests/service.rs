@@ -139,6 +139,18 @@ enum Outcome {
     Broken(String),
 }
 
+/// Whether the connection was reset under `error`.
+fn is_reset(error: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::ConnectionReset;
+        }
+        source = cause.source();
+    }
+    false
+}
+
 /// One keep-alive HTTP/1.1 connection.
 struct Connection {
     sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
@@ -170,8 +182,12 @@ impl Connection {
             .expect("request");
         let response = match self.sender.send_request(request).await {
             Ok(response) => response,
-            // Closed before any byte of a response: the server never took the request.
-            Err(error) if error.is_incomplete_message() || error.is_canceled() => {
+            // Closed before any byte of a response: the server never took the request. A reset
+            // while the request is written is that too: a socket closed with the request still
+            // unread in it resets, while one that had read the request would have answered it.
+            Err(error)
+                if error.is_incomplete_message() || error.is_canceled() || is_reset(&error) =>
+            {
                 return Outcome::NotAccepted;
             }
             Err(error) => return Outcome::Broken(format!("{error:?}")),

@@ -3,7 +3,7 @@
 //!
 //! Each attribute is a thin shim over a function on `proc_macro2` tokens, with one stage per
 //! file: `args` (attribute arguments), `parse` (the function), `body` (the `#[resource]`
-//! statements), `validate`, `expand`. Errors accumulate and are reported together, each on the
+//! statements), `tail` (the value the body ends with), `validate`, `expand`. Errors accumulate and are reported together, each on the
 //! smallest span, and the function is emitted even when there are errors.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -14,6 +14,7 @@ mod duration;
 mod errors;
 mod expand;
 mod parse;
+mod tail;
 mod validate;
 
 use proc_macro::TokenStream;
@@ -63,6 +64,13 @@ use proc_macro::TokenStream;
 /// `T` (a clone) or [`Resource<T>`] (the shared instance). Its body runs alongside the
 /// lifecycle, after those resources have opened: it may return at once after spawning tasks,
 /// or run a server itself until [`Shutdown::cancelled`] resolves.
+///
+/// Its last expression (or a final `return`) is `main`'s result, and the body waits there
+/// with its locals until the end of the shutdown, after the report is written, as a
+/// `#[tokio::main]` function's locals live until the program ends: a `let _guard` of a log
+/// writer flushes graceful's last lines too. A `?` or an earlier `return` ends the body there,
+/// and drops its locals then. An error is reported with its causes (its sources, or the chain
+/// of an `anyhow` or `eyre` error).
 ///
 /// # Resources
 ///

@@ -2,12 +2,16 @@
 //! and shims that only adapt a call to the generated code's shape. Nothing in the crate calls
 //! them. Not a public API: no semver promise.
 
+use std::cell::Cell;
+use std::fmt;
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::Arc;
 
 pub use inventory;
 
 pub use crate::Flavor;
+use crate::error::render;
 pub use crate::items::{
     Dependency, Injectable, ItemResource, OpenFuture, Opening, Provides, inject,
 };
@@ -46,15 +50,88 @@ pub fn config(
     config
 }
 
-/// Fixes the output type of `main`'s body (so that `?` inside it infers its error type) and
-/// checks it in one place, so a wrong return type is reported once, on the type. Boxed so that
-/// no bound on `R` travels further (an `impl Future` would repeat the error at the call site).
-pub fn body<'a, R, F>(body: F) -> MainBody<'a>
+/// Fixes the output type of `main`'s body, so that `?` inside it infers its error type.
+pub fn typed<R, F: Future<Output = R>>(body: F) -> F {
+    body
+}
+
+/// Erases the type of `main`'s body, its output rendered.
+pub fn body<'a, F>(body: F) -> MainBody<'a>
 where
-    R: MainOutput,
-    F: Future<Output = R> + 'a,
+    F: Future<Output = Result<(), String>> + 'a,
 {
-    Box::pin(async move { body.await.into_main_result() })
+    Box::pin(body)
+}
+
+/// `main`'s body reached its last expression, whose value is `output`: hands it over (the
+/// lifecycle goes on as if `main` had returned it) and never resolves, so that the body's
+/// locals live on, parked, until the end of the sequence, after the report is written.
+pub fn park<R>(shutdown: &Shutdown, output: Result<(), String>) -> impl Future<Output = R> {
+    crate::lifecycle::returned(shutdown.state(), output);
+    std::future::pending()
+}
+
+/// `main`'s output, rendered with the most its type offers. Where the attribute expands, the
+/// type is known, so a method call on `&MainResult<R>` picks [`RenderError::main_result`] when
+/// `R` is `Result<(), E>` with `E: std::error::Error` (its sources, as `Termination` shows
+/// them), and otherwise [`Fallback::main_result`], through `Deref`, which takes any
+/// `R: MainOutput` and says what it accepts when `R` is not one.
+pub struct MainResult<R>(Fallback<R>);
+
+/// See [`MainResult`].
+pub struct Fallback<R>(Cell<Option<R>>);
+
+impl<R> MainResult<R> {
+    /// Wraps `main`'s output.
+    pub fn new(output: R) -> Self {
+        MainResult(Fallback(Cell::new(Some(output))))
+    }
+}
+
+impl<R> fmt::Debug for MainResult<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MainResult").finish_non_exhaustive()
+    }
+}
+
+impl<R> fmt::Debug for Fallback<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fallback").finish_non_exhaustive()
+    }
+}
+
+impl<R> Deref for MainResult<R> {
+    type Target = Fallback<R>;
+
+    fn deref(&self) -> &Fallback<R> {
+        &self.0
+    }
+}
+
+impl<R> Fallback<R> {
+    fn take(&self) -> R {
+        self.0.take().expect("main's output is rendered once")
+    }
+
+    /// Any [`MainOutput`].
+    pub fn main_result(&self) -> Result<(), String>
+    where
+        R: MainOutput,
+    {
+        self.take().into_main_result()
+    }
+}
+
+/// See [`MainResult`].
+pub trait RenderError {
+    /// `Ok`, or the error with each of its sources.
+    fn main_result(&self) -> Result<(), String>;
+}
+
+impl<E: std::error::Error + 'static> RenderError for MainResult<Result<(), E>> {
+    fn main_result(&self) -> Result<(), String> {
+        self.0.take().map_err(|error| render(&error))
+    }
 }
 
 /// Boxes a resource constructor's `open` future.

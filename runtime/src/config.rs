@@ -102,8 +102,9 @@ impl Config {
         self.drain_delay
     }
 
-    /// Applies `GRACEFUL_TIMEOUT` and `GRACEFUL_DRAIN_DELAY`, then checks every setting. A
-    /// malformed or out-of-range value is an error naming it, never a silent fallback.
+    /// Applies `GRACEFUL_TIMEOUT` and `GRACEFUL_DRAIN_DELAY`, then checks every setting. An
+    /// empty (or blank) variable is unset; a malformed or out-of-range value is an error
+    /// naming it, never a silent fallback.
     pub(crate) fn with_env_overrides(self) -> Result<Self, String> {
         self.with_overrides(|name| std::env::var_os(name))
     }
@@ -119,6 +120,10 @@ impl Config {
             let text = raw
                 .to_str()
                 .ok_or_else(|| format!("{name} is not valid UTF-8"))?;
+            // `GRACEFUL_TIMEOUT=` is how compose files and manifests leave a variable unset.
+            if text.trim().is_empty() {
+                return Ok(None);
+            }
             parse_duration(text)
                 .map(|duration| Some((duration, format!("{name}={text}"))))
                 .map_err(|error| format!("invalid {name}: {error}"))
@@ -184,6 +189,16 @@ mod tests {
             .unwrap();
         assert_eq!(config.timeout, Duration::from_secs(25));
         assert_eq!(config.drain_delay, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn an_empty_override_is_unset() {
+        let config = Config::new()
+            .timeout(Duration::from_secs(7))
+            .with_overrides(env(&[(TIMEOUT_ENV, ""), (DRAIN_DELAY_ENV, "  ")]))
+            .unwrap();
+        assert_eq!(config.timeout, Duration::from_secs(7));
+        assert_eq!(config.drain_delay, Duration::ZERO);
     }
 
     #[test]

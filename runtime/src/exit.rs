@@ -6,13 +6,16 @@ use std::time::{Duration, Instant};
 use crate::watchdog::{self, LAST_WORDS, with_grace};
 use crate::{Report, log};
 
-/// How long `Report::exit` waits at most for graceful's lines to be written.
-const OUTPUT_BUDGET: Duration = Duration::from_millis(250);
+/// How long graceful waits at most for its lines to be written, at the end of a run and at
+/// the exit.
+pub(crate) const OUTPUT_BUDGET: Duration = Duration::from_millis(250);
 
 impl Report {
-    /// Logs the report, prints the summary to stderr when the exit is not clean (even with no
-    /// `tracing` subscriber installed, as `main -> Result` prints its error), and exits with
-    /// [`exit_code`](Self::exit_code).
+    /// Prints the summary to stderr when the exit is not clean (even with no `tracing`
+    /// subscriber installed, as `main -> Result` prints its error), and exits with
+    /// [`exit_code`](Self::exit_code). (The report itself was logged by [`Config::run`].)
+    ///
+    /// [`Config::run`]: crate::Config::run
     ///
     /// Output cannot hold the exit: the summary is written without panicking on a closed or
     /// broken stderr, graceful's lines get at most 0.25 s to be written (0.1 s once the
@@ -28,8 +31,6 @@ impl Report {
             None => now + OUTPUT_BUDGET,
         };
         watchdog::exit_by(flush_by + LAST_WORDS, code);
-        let report = self.clone();
-        self.log.event(move || report.emit());
         if !self.is_clean() {
             log::stderr(format!("{}\n", self.summary()));
         }

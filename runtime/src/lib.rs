@@ -20,6 +20,7 @@ mod exit;
 mod items;
 mod lifecycle;
 mod log;
+mod main_status;
 mod progress;
 mod readiness;
 mod report;

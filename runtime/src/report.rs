@@ -197,9 +197,9 @@ impl fmt::Display for ResourceReport {
 }
 
 impl Report {
-    /// A report for a service that could not start at all.
-    pub(crate) fn startup_failure(error: String, timeout: Duration) -> Self {
-        Report {
+    /// The report of a service that could not start at all, logged.
+    pub(crate) fn failed_start(error: String, timeout: Duration) -> Self {
+        let report = Report {
             cause: Cause::Startup(error),
             main_error: None,
             phases: Vec::new(),
@@ -213,7 +213,9 @@ impl Report {
             elapsed: Duration::ZERO,
             deadline: None,
             log: Log::here(),
-        }
+        };
+        report.log();
+        report
     }
 
     /// `true` when shutdown was asked for (signal, `trigger`, or every task done), everything
@@ -284,8 +286,14 @@ impl Report {
         out
     }
 
-    /// Logs the report: a line per task name, then the outcome.
-    pub(crate) fn emit(&self) {
+    /// Logs the report, through graceful's writer thread.
+    pub(crate) fn log(&self) {
+        let report = self.clone();
+        self.log.event(move || report.emit());
+    }
+
+    /// The report's lines: one per task name, then the outcome.
+    fn emit(&self) {
         let elapsed_ms = self.elapsed.as_millis() as u64;
         let budget_ms = self.timeout.as_millis() as u64;
         let phases = self

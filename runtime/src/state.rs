@@ -4,10 +4,11 @@
 //! none of them belongs here.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::Config;
 use crate::log::Log;
+use crate::main_status::MainStatus;
 use crate::progress::Progress;
 use crate::resources::{Provided, Resources};
 use crate::tasks::TaskGroup;
@@ -20,8 +21,8 @@ pub(crate) struct State {
     /// Where graceful's own events go (the subscriber of the code that called `Config::run`).
     log: Log,
     progress: AtomicU8,
-    /// Whether `main`'s body (with the item resources' opening) is still running.
-    body_running: AtomicBool,
+    /// `main`'s body (with the item resources' opening, which starts it).
+    main: MainStatus,
     tasks: Arc<TaskGroup>,
     resources: Resources,
     provided: Provided,
@@ -36,7 +37,7 @@ impl State {
             resources: Resources::new(config.clone(), log.clone()),
             provided: Provided::default(),
             progress: AtomicU8::new(Progress::Building as u8),
-            body_running: AtomicBool::new(false),
+            main: MainStatus::default(),
             config,
             trigger,
             log,
@@ -75,12 +76,7 @@ impl State {
         Progress::from_u8(self.progress.load(Ordering::Acquire))
     }
 
-    pub(crate) fn set_body_running(&self, running: bool) {
-        self.body_running.store(running, Ordering::Release);
-    }
-
-    /// Whether `main`'s body (or the opening of the item resources, which starts it) runs.
-    pub(crate) fn is_body_running(&self) -> bool {
-        self.body_running.load(Ordering::Acquire)
+    pub(crate) fn main(&self) -> &MainStatus {
+        &self.main
     }
 }

@@ -342,7 +342,7 @@ fn still_running(state: &State) -> Vec<String> {
         .iter()
         .map(|name| format!("resource `{name}` (opening)"))
         .collect();
-    if opening.is_empty() && state.is_body_running() {
+    if opening.is_empty() && state.main().is_running() {
         running.push("`main`".to_owned());
     }
     running.extend(

@@ -11,6 +11,7 @@ use crate::args::{Flavor, MainArgs, parse_main_args};
 use crate::body::{Body, Piece, ResourceLet, scan};
 use crate::errors::Errors;
 use crate::parse::Function;
+use crate::tail::{self, Tail};
 use crate::validate;
 
 /// `#[graceful::main]`: on error, the function is still emitted (so IDEs keep working) along
@@ -30,7 +31,7 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     let body = scan(function.body.clone(), &mut errors);
     validate::ordering(&body, &mut errors);
 
-    let mut tokens = expand_main(&args, &function, &params, &body);
+    let mut tokens = expand_main(&args, &function, &params, body);
     tokens.extend(errors.into_compile_errors());
     tokens
 }
@@ -39,7 +40,7 @@ fn expand_main(
     args: &MainArgs,
     function: &Function,
     params: &[&PatType],
-    body: &Body,
+    body: Body,
 ) -> TokenStream {
     let krate = args
         .krate
@@ -56,42 +57,77 @@ fn expand_main(
         _ => quote!(#private::Flavor::MultiThread),
     };
 
-    let has_resources = body
-        .pieces
-        .iter()
-        .any(|piece| matches!(piece, Piece::Resource(_)));
     // Each parameter is resolved by type: the `Shutdown` handle, or an item resource.
     let bindings = params.iter().map(|PatType { attrs, pat, ty, .. }| {
         let inject = quote_spanned!(ty.span()=> #private::inject::<#ty>(&#handle));
         quote!(#(#attrs)* let #pat: #ty = #inject;)
     });
-    let handle_param = if has_resources || !params.is_empty() {
-        handle.to_token_stream()
-    } else {
-        quote!(_)
-    };
     let needs = dependencies(&private, params);
-
-    let statements = body.pieces.iter().map(|piece| match piece {
-        Piece::Tokens(tokens) => tokens.clone(),
-        Piece::Resource(resource) => expand_resource(resource, &krate, &handle),
-    });
 
     let output = match &function.sig.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => ty.to_token_stream(),
     };
-    // The whole call carries the return type's span: a wrong return type is one error, there.
-    let body_fn = respan(quote!(#private::body), output.span());
-    let typed_body = quote_spanned! {output.span()=>
-        #body_fn::<#output, _>(async move {
-            #(#bindings)*
-            #(#statements)*
+    let Body {
+        inner_attrs,
+        mut pieces,
+    } = body;
+    let tail = tail::split(&mut pieces);
+    let statements = pieces.iter().map(|piece| match piece {
+        Piece::Tokens(tokens) => tokens.clone(),
+        Piece::Resource(resource) => expand_resource(resource, &krate, &handle),
+    });
+    // Rendered where the type is known (see `__private::MainResult`), every token on the
+    // return type's span: a wrong return type is one error, there.
+    let at_output = Span::mixed_site().located_at(output.span());
+    let value = Ident::new("__graceful_value", at_output);
+    let result = Ident::new("__graceful_output", at_output);
+    let render = |value: &Ident| {
+        let new = respan(quote!(#private::MainResult::<#output>::new), output.span());
+        let main_result = respan(quote!(.main_result()), output.span());
+        quote_spanned! {output.span()=>
+            (&#new(#value))#main_result
+        }
+    };
+    // The tail is handed over and the body waits there, its locals alive, until the end. It is
+    // evaluated in an `async` block of its own, so that one that diverges (a serving `loop`)
+    // leaves no unreachable code behind it.
+    let ending = match tail {
+        Tail::Value(tail) => {
+            let rendered = render(&value);
+            quote! {
+                let #value = #private::typed::<#output, _>(async { #tail }).await;
+                #private::park(&#handle, #rendered).await
+            }
+        }
+        Tail::Unit => {
+            let unit = quote_spanned!(output.span()=> ());
+            let rendered = render(&value);
+            quote! {
+                let #value: #output = #unit;
+                #private::park(&#handle, #rendered).await
+            }
+        }
+        Tail::Unknown => TokenStream::new(),
+    };
+    let typed = respan(quote!(#private::typed::<#output, _>), output.span());
+    let rendered = render(&result);
+    let typed_body = quote! {
+        #private::body(async move {
+            #[allow(unused_imports)]
+            use #private::RenderError as _;
+            let #result = #typed(async move {
+                #(#bindings)*
+                #(#statements)*
+                #ending
+            })
+            .await;
+            #rendered
         })
     };
 
     let attrs = &function.attrs;
-    let inner_attrs = outer(&body.inner_attrs);
+    let inner_attrs = outer(&inner_attrs);
     let vis = &function.vis;
     let fn_token = function.sig.fn_token;
     let ident = &function.sig.ident;
@@ -101,7 +137,7 @@ fn expand_main(
             #private::main(
                 #private::config(#timeout, #drain_delay, #flavor, #worker_threads),
                 const { &[#(#needs),*] },
-                |#handle_param: #krate::Shutdown| #typed_body,
+                |#handle: #krate::Shutdown| #typed_body,
             )
         });
     });

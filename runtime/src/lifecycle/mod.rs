@@ -7,6 +7,7 @@ mod sequence;
 
 pub use body::MainBody;
 use body::MainFn;
+pub(crate) use body::returned;
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -37,8 +38,9 @@ impl Config {
     /// After it returns, a SIGINT or SIGTERM ends the process at once with 128 + its number,
     /// as a second signal would, until another run starts.
     ///
-    /// `GRACEFUL_TIMEOUT` and `GRACEFUL_DRAIN_DELAY` override the configured values; a malformed
-    /// or out-of-range setting ends the run at once with [`Cause::Startup`](crate::Cause::Startup), naming it.
+    /// `GRACEFUL_TIMEOUT` and `GRACEFUL_DRAIN_DELAY` override the configured values (an empty
+    /// one is unset); a malformed or out-of-range setting ends the run at once with
+    /// [`Cause::Startup`](crate::Cause::Startup), naming it.
     ///
     /// ```
     /// use graceful::{Cause, Config};
@@ -72,7 +74,7 @@ impl Config {
     pub(crate) fn run_erased(self, main_needs: &'static [Dependency], main: MainFn<'_>) -> Report {
         let configured_timeout = self.timeout;
         if tokio::runtime::Handle::try_current().is_ok() {
-            return Report::startup_failure(
+            return Report::failed_start(
                 "Config::run builds its own Tokio runtime, and was called inside one: call it \
                  from `fn main` or a thread of your own (in a test, a plain #[test], not \
                  #[tokio::test])"
@@ -82,7 +84,7 @@ impl Config {
         }
         let config = match self.with_env_overrides() {
             Ok(config) => config,
-            Err(error) => return Report::startup_failure(error, configured_timeout),
+            Err(error) => return Report::failed_start(error, configured_timeout),
         };
         let timeout = config.timeout;
         let state = State::new(config);
@@ -91,20 +93,20 @@ impl Config {
         // does, until this function returns or unwinds (when `watched` drops).
         let watched = match watchdog::watch_run(&state) {
             Ok(watched) => watched,
-            Err(error) => return Report::startup_failure(error, timeout),
+            Err(error) => return Report::failed_start(error, timeout),
         };
         let built = catch_unwind(AssertUnwindSafe(|| build_runtime(state.config())));
         state.enter(Progress::Running);
         let runtime = match built {
             Ok(Ok(runtime)) => runtime,
             Ok(Err(error)) => {
-                return Report::startup_failure(
+                return Report::failed_start(
                     format!("could not build the Tokio runtime: {error}"),
                     timeout,
                 );
             }
             Err(panic) => {
-                return Report::startup_failure(
+                return Report::failed_start(
                     format!(
                         "could not build the Tokio runtime: {}",
                         panic_message(panic.as_ref())

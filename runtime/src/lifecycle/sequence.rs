@@ -15,14 +15,17 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until, timeout_at};
 
-use super::body::{Body, MainFn};
+use super::body::{Body, MainFn, Parked};
 use crate::budget::{self, STOP_BUDGET};
 use crate::catch_unwind::{CatchUnwind, panic_message};
+use crate::exit::OUTPUT_BUDGET;
 use crate::items::{self, Dependency, ItemResource};
+use crate::log;
 use crate::progress::Progress;
 use crate::report::{Phase, ResourceReport};
 use crate::state::State;
 use crate::tasks::Accepting;
+use crate::watchdog::with_grace;
 use crate::{Cause, Report, Shutdown};
 
 /// The sequence, from the startup check to the report.
@@ -38,7 +41,7 @@ pub(super) async fn run(
         state
             .log()
             .event(move || tracing::error!(target: "graceful", "{line}"));
-        return Report::startup_failure(problems, state.config().timeout);
+        return Report::failed_start(problems, state.config().timeout);
     }
     let mut body = start(state, items, main);
     running(state, &mut body).await;
@@ -67,7 +70,8 @@ pub(super) async fn run(
     let drain_started = Instant::now();
     cancel(state);
     let mut stragglers = drain(state, &mut body, drain_deadline).await;
-    let (main_error, body_panic, mut unstopped) = stop_group(state, body, deadline).await;
+    let stopped = stop_group(state, body, deadline).await;
+    let mut unstopped = stopped.unstopped;
     phases.push(phase(state, "drain", drain_started));
 
     // 6. Close, and what the closes spawned.
@@ -78,20 +82,20 @@ pub(super) async fn run(
     unstopped.extend(late_unstopped);
     phases.push(phase(state, "close", close_started));
 
-    // 7. Report (logged and printed by `Report::exit`).
+    // 7. Report, logged; then what carries the logs is let go: main's locals (a
+    // `tracing-appender` guard) and the item resources' last handles.
     state.enter(Progress::Finishing);
-    let forget_panic = forget_items(state);
     let (tasks, failures) = state.tasks().outcomes();
-    Report {
+    let mut report = Report {
         cause,
-        main_error,
+        main_error: stopped.main_error,
         phases,
         tasks,
         failures,
         stragglers,
         unstopped,
         resources,
-        drop_panics: [body_panic, close_panic, forget_panic]
+        drop_panics: [stopped.body_panic, close_panic]
             .into_iter()
             .flatten()
             .collect(),
@@ -99,20 +103,33 @@ pub(super) async fn run(
         elapsed: triggered_at.elapsed(),
         deadline: Some(triggered.deadline),
         log: state.log().clone(),
+    };
+    report.log();
+    log::flush((std::time::Instant::now() + OUTPUT_BUDGET).min(with_grace(triggered.deadline)));
+    let late_panics = [
+        stopped.parked.and_then(Parked::drop_now),
+        forget_items(state),
+    ];
+    for panic in late_panics.into_iter().flatten() {
+        let line = panic.clone();
+        state
+            .log()
+            .event(move || tracing::error!(target: "graceful", "{line}"));
+        report.drop_panics.push(panic);
     }
+    report
 }
 
 /// Starts `main`'s body: the item resources open first, as part of it, tracked and bounded
 /// like it.
-fn start<'a>(
-    state: &Arc<State>,
+fn start<'a, 's>(
+    state: &'s Arc<State>,
     items: Vec<&'static ItemResource>,
     main: MainFn<'a>,
-) -> Body<impl Future<Output = Result<(), String>> + use<'a>> {
+) -> Body<'s, impl Future<Output = Result<(), String>> + use<'a>> {
     let shutdown = Shutdown::new(state.clone());
-    let body_state = state.clone();
-    state.set_body_running(true);
-    Body::new(state.tasks().track(async move {
+    state.main().start(state.tasks().token());
+    Body::new(state, async move {
         if !items::open_all(&shutdown, &items).await {
             return Ok(());
         }
@@ -130,24 +147,15 @@ fn start<'a>(
             );
         });
         // A panic in main's body is a failure like any other: it must not skip the teardown.
-        let output = match CatchUnwind::new(main(shutdown)).await {
+        match CatchUnwind::new(main(shutdown)).await {
             Ok(output) => output,
             Err(message) => Err(format!("panicked: {message}")),
-        };
-        body_state.set_body_running(false);
-        if let Err(error) = &output {
-            body_state.trigger().begin(Cause::MainFailed(error.clone()));
-            let line = error.clone();
-            body_state.log().event(move || {
-                tracing::error!(target: "graceful", "main returned an error: {line}");
-            });
         }
-        output
-    }))
+    })
 }
 
 /// Running: until the trigger, or until main and every task have finished by themselves.
-async fn running<F: Future<Output = Result<(), String>>>(state: &State, body: &mut Body<F>) {
+async fn running<F: Future<Output = Result<(), String>>>(state: &State, body: &mut Body<'_, F>) {
     body.alongside(async {
         tokio::select! {
             () = state.trigger().trigger_token().cancelled() => {}
@@ -184,7 +192,7 @@ fn log_trigger_now(completed: bool, cause: &str, timeout: Duration, drain_delay:
 /// left running.
 async fn drain_delay<F: Future<Output = Result<(), String>>>(
     state: &State,
-    body: &mut Body<F>,
+    body: &mut Body<'_, F>,
     triggered_at: Instant,
     drain_deadline: Instant,
 ) {
@@ -217,7 +225,7 @@ fn cancel(state: &State) {
 /// on is aborted before it runs. Returns the stragglers.
 async fn drain<F: Future<Output = Result<(), String>>>(
     state: &State,
-    body: &mut Body<F>,
+    body: &mut Body<'_, F>,
     drain_deadline: Instant,
 ) -> Vec<(String, usize)> {
     let drain_started = Instant::now();
@@ -256,15 +264,28 @@ async fn drain<F: Future<Output = Result<(), String>>>(
 /// stop.
 async fn stop_group<F: Future<Output = Result<(), String>>>(
     state: &State,
-    body: Body<F>,
+    body: Body<'_, F>,
     deadline: Instant,
-) -> (Option<String>, Option<String>, Vec<(String, usize)>) {
+) -> Stopped<F> {
     state.enter(Progress::Stopping);
-    let (main_error, body_panic) = body.finish();
-    state.set_body_running(false);
+    let (main_error, body_panic, parked) = body.finish();
     let stop_by = (Instant::now() + STOP_BUDGET).min(deadline);
     let unstopped = stop(state, stop_by, Tracked::Group).await;
-    (main_error, body_panic, unstopped)
+    Stopped {
+        main_error,
+        body_panic,
+        parked,
+        unstopped,
+    }
+}
+
+/// What [`stop_group`] leaves.
+struct Stopped<F> {
+    main_error: Option<String>,
+    body_panic: Option<String>,
+    /// Main's body, if it handed over its output and waits with its locals for the end.
+    parked: Option<Parked<F>>,
+    unstopped: Vec<(String, usize)>,
 }
 
 /// Which tasks [`stop`] waits for.

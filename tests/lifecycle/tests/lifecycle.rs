@@ -306,6 +306,26 @@ fn the_drain_delay_override_keeps_the_service_up_before_cancelling() {
 }
 
 #[test]
+fn an_empty_override_is_unset_as_manifests_leave_it() {
+    let mut service = Service::start_with(
+        SERVICE,
+        "idle",
+        &[("GRACEFUL_TIMEOUT", ""), ("GRACEFUL_DRAIN_DELAY", "")],
+    );
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    // The attribute's own `timeout = "4s"` holds.
+    assert!(
+        exit.stderr
+            .contains("received SIGTERM: shutting down within 4s"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
 fn a_malformed_override_is_a_clear_startup_error() {
     let service = Service::start_with(SERVICE, "idle", &[("GRACEFUL_TIMEOUT", "soon")]);
     let (exit, _) = service.wait(SOON);

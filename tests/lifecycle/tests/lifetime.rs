@@ -1,0 +1,100 @@
+//! The whole program's lifetime: what `main` binds lives until graceful has written its last
+//! line, so that a log writer's guard in `main` flushes the report too.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::{SOON, Service};
+
+const APPENDER: &str = env!("CARGO_BIN_EXE_appender");
+
+/// A file of its own for one test run.
+fn log_file(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("graceful-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join("service.log")
+}
+
+#[test]
+fn a_log_guard_bound_in_main_lives_until_graceful_has_written_its_report() {
+    let path = log_file("appender");
+    let mut service = Service::start_with(APPENDER, "", &[("LOG_FILE", path.to_str().unwrap())]);
+    service.wait_for("ready");
+    // Serving: the logger's lines reach the file while `main`'s body has long returned.
+    let started = Instant::now();
+    while !std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .contains("line 20\n")
+    {
+        assert!(
+            started.elapsed() < SOON,
+            "no line reached the file after {SOON:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+
+    let text = std::fs::read_to_string(&path).expect("the log file");
+    let written: usize = text
+        .lines()
+        .find_map(|line| line.split("logger wrote ").nth(1))
+        .and_then(|rest| rest.strip_suffix(" lines"))
+        .unwrap_or_else(|| panic!("the logger's last line is missing:\n{text}"))
+        .parse()
+        .expect("a count");
+    let numbered: BTreeSet<usize> = text
+        .lines()
+        .filter_map(|line| line.rsplit_once(" line ")?.1.parse().ok())
+        .collect();
+    assert_eq!(
+        numbered,
+        (1..=written).collect(),
+        "every line the service wrote is in the file"
+    );
+    for last in ["drained", "phase `close` took", "shutdown complete in"] {
+        assert!(
+            text.contains(last),
+            "graceful's line `{last}` is missing from the file:\n{}",
+            &text[text.len().saturating_sub(2_000)..]
+        );
+    }
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+const CHAIN: &str = env!("CARGO_BIN_EXE_chain");
+
+#[test]
+fn main_s_error_is_reported_with_every_cause_in_each_form_a_user_returns_it() {
+    for (scenario, chain) in [
+        (
+            "anyhow",
+            "main failed: open the database: connect to db at 10.0.0.1:5432: connection refused",
+        ),
+        (
+            "anyhow_question",
+            "main failed: open the database: connect to db at 10.0.0.1:5432: connection refused",
+        ),
+        (
+            "std",
+            "main failed: connect to db at 10.0.0.1:5432: connection refused",
+        ),
+        (
+            "boxed",
+            "main failed: connect to db at 10.0.0.1:5432: connection refused",
+        ),
+    ] {
+        let service = Service::start(CHAIN, scenario);
+        let (exit, _) = service.wait(SOON);
+        assert_eq!(exit.code, Some(1), "{scenario}: stderr:\n{}", exit.stderr);
+        assert!(
+            exit.stderr.contains(chain),
+            "{scenario}: `{chain}` is missing from stderr:\n{}",
+            exit.stderr
+        );
+    }
+}
