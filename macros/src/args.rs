@@ -44,9 +44,11 @@ pub(crate) struct ResourceArgs {
     pub(crate) close: Option<Path>,
     pub(crate) timeout_ms: Option<u64>,
     pub(crate) name: Option<LitStr>,
+    /// Where `graceful` is, if renamed: on a function only (a `let` takes `main`'s).
+    pub(crate) krate: Option<Path>,
 }
 
-const RESOURCE_ARGS: &str = "`order`, `close`, `timeout`, `name`";
+const RESOURCE_ARGS: &str = "`order`, `close`, `timeout`, `name`, `crate`";
 
 pub(crate) fn parse_main_args(tokens: TokenStream, errors: &mut Errors) -> MainArgs {
     let mut args = MainArgs::default();
@@ -95,16 +97,7 @@ pub(crate) fn parse_main_args(tokens: TokenStream, errors: &mut Errors) -> MainA
                     .map_err(|e| errors.push(e))
                     .ok()
             }
-            "crate" => {
-                args.krate = string(value, key, "\"graceful\"")
-                    .and_then(|lit| {
-                        lit.parse::<Path>().map_err(|_| {
-                            syn::Error::new(lit.span(), "`crate` must name a path, such as \"::graceful\"")
-                        })
-                    })
-                    .map_err(|e| errors.push(e))
-                    .ok()
-            }
+            "crate" => args.krate = crate_path(value, key, errors),
             _ => return false,
         }
             true
@@ -164,6 +157,7 @@ pub(crate) fn parse_resource_args(tokens: TokenStream, errors: &mut Errors) -> R
                         .map_err(|e| errors.push(e))
                         .ok()
                 }
+                "crate" => args.krate = crate_path(value, key, errors),
                 "name" => {
                     args.name = string(value, key, "\"db\"")
                         .and_then(|lit| match lit.value().trim().is_empty() {
@@ -179,6 +173,21 @@ pub(crate) fn parse_resource_args(tokens: TokenStream, errors: &mut Errors) -> R
         },
     );
     args
+}
+
+/// `crate = "::g"`: the path the generated code names graceful by.
+fn crate_path(value: &Expr, key: &str, errors: &mut Errors) -> Option<Path> {
+    string(value, key, "\"::graceful\"")
+        .and_then(|lit| {
+            lit.parse::<Path>().map_err(|_| {
+                syn::Error::new(
+                    lit.span(),
+                    "`crate` must name a path, such as \"::graceful\"",
+                )
+            })
+        })
+        .map_err(|e| errors.push(e))
+        .ok()
 }
 
 /// Parses `key = value, ...`, rejecting other shapes, unknown keys (via `apply` returning

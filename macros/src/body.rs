@@ -37,7 +37,7 @@ pub(crate) struct ResourceLet {
     pub(crate) semi_token: Token![;],
 }
 
-pub(crate) fn scan(body: TokenStream, errors: &mut Errors) -> Body {
+pub(crate) fn scan(body: TokenStream, krate: &[String], errors: &mut Errors) -> Body {
     let tokens: Vec<TokenTree> = body.into_iter().collect();
     let mut inner_attrs = TokenStream::new();
     let mut pieces = Vec::new();
@@ -59,7 +59,7 @@ pub(crate) fn scan(body: TokenStream, errors: &mut Errors) -> Body {
         let run_end = attribute_run_end(&tokens, i);
         let resource_at = (i..run_end)
             .step_by(2)
-            .find_map(|at| resource_attribute(&tokens[at + 1]));
+            .find_map(|at| resource_attribute(&tokens[at + 1], krate));
         if let Some(span) = resource_at
             && !matches!(tokens.get(run_end), Some(TokenTree::Ident(ident)) if ident == "let")
         {
@@ -70,7 +70,7 @@ pub(crate) fn scan(body: TokenStream, errors: &mut Errors) -> Body {
                  (a resource function, `#[graceful::resource(order = N)] async fn`, goes outside `main`)",
             ));
             let run: TokenStream = tokens[i..run_end].iter().cloned().collect();
-            plain.extend(without_resource_attributes(run));
+            plain.extend(without_resource_attributes(run, krate));
             i = run_end;
             continue;
         }
@@ -81,16 +81,16 @@ pub(crate) fn scan(body: TokenStream, errors: &mut Errors) -> Body {
                 .map_or(tokens.len(), |offset| run_end + offset + 1);
             let statement: TokenStream = tokens[i..end]
                 .iter()
-                .map(|token| strip_nested(token, errors))
+                .map(|token| strip_nested(token, krate, errors))
                 .collect();
             if !plain.is_empty() {
                 pieces.push(Piece::Tokens(std::mem::take(&mut plain)));
             }
-            pieces.push(parse_resource_statement(statement, errors));
+            pieces.push(parse_resource_statement(statement, krate, errors));
             i = end;
             continue;
         }
-        plain.extend([strip_nested(&tokens[i], errors)]);
+        plain.extend([strip_nested(&tokens[i], krate, errors)]);
         i += 1;
     }
     if !plain.is_empty() {
@@ -111,14 +111,18 @@ fn attribute_run_end(tokens: &[TokenTree], start: usize) -> usize {
     at
 }
 
-fn parse_resource_statement(statement: TokenStream, errors: &mut Errors) -> Piece {
+fn parse_resource_statement(
+    statement: TokenStream,
+    krate: &[String],
+    errors: &mut Errors,
+) -> Piece {
     // `scan` only sends statements that start with `let`: anything else it reports itself.
     let local = match syn::parse2::<Stmt>(statement.clone()) {
         Ok(Stmt::Local(local)) => local,
         Ok(_) => unreachable!("`scan` checked that the statement starts with `let`"),
         Err(error) => {
             errors.push(error);
-            return Piece::Tokens(without_resource_attributes(statement));
+            return Piece::Tokens(without_resource_attributes(statement, krate));
         }
     };
 
@@ -126,7 +130,7 @@ fn parse_resource_statement(statement: TokenStream, errors: &mut Errors) -> Piec
     let mut resource_attr: Option<Attribute> = None;
     let mut other_attrs = Vec::new();
     for attr in local.attrs {
-        if !is_resource_path(attr.path()) {
+        if !is_resource_path(attr.path(), krate) {
             other_attrs.push(attr);
         } else if resource_attr.is_some() {
             errors.spanned(
@@ -151,6 +155,13 @@ fn parse_resource_statement(statement: TokenStream, errors: &mut Errors) -> Piec
             ResourceArgs::default()
         }
     };
+    if let Some(path) = &args.krate {
+        arg_errors.spanned(
+            path,
+            "a `#[resource] let` names graceful as `main` does: write `crate = \"...\"` on \
+             `#[graceful::main(...)]` instead",
+        );
+    }
     // A resource with a wrong argument is left a plain `let`: expanding it anyway would add
     // errors about what the user did not write (a missing `Close` when `close` was misspelt).
     ok &= arg_errors.is_empty();
@@ -201,13 +212,13 @@ fn parse_resource_statement(statement: TokenStream, errors: &mut Errors) -> Piec
             init,
             semi_token: local.semi_token,
         })),
-        _ => Piece::Tokens(without_resource_attributes(statement)),
+        _ => Piece::Tokens(without_resource_attributes(statement, krate)),
     }
 }
 
 /// The tokens of a statement whose `#[resource]` could not be honoured, without it, so the
 /// statement still compiles as written and only our error is reported.
-fn without_resource_attributes(statement: TokenStream) -> TokenStream {
+fn without_resource_attributes(statement: TokenStream, krate: &[String]) -> TokenStream {
     let tokens: Vec<TokenTree> = statement.into_iter().collect();
     let mut out = TokenStream::new();
     let mut i = 0;
@@ -215,7 +226,7 @@ fn without_resource_attributes(statement: TokenStream) -> TokenStream {
         if is_punct(tokens.get(i), '#')
             && tokens
                 .get(i + 1)
-                .is_some_and(|t| resource_attribute(t).is_some())
+                .is_some_and(|t| resource_attribute(t, krate).is_some())
         {
             i += 2;
             continue;
@@ -227,7 +238,7 @@ fn without_resource_attributes(statement: TokenStream) -> TokenStream {
 }
 
 /// Reports and removes `#[resource]` inside a group (a block, a closure, a macro call).
-fn strip_nested(token: &TokenTree, errors: &mut Errors) -> TokenTree {
+fn strip_nested(token: &TokenTree, krate: &[String], errors: &mut Errors) -> TokenTree {
     let TokenTree::Group(group) = token else {
         return token.clone();
     };
@@ -236,7 +247,7 @@ fn strip_nested(token: &TokenTree, errors: &mut Errors) -> TokenTree {
     let mut i = 0;
     while i < inner.len() {
         if is_punct(inner.get(i), '#')
-            && let Some(span) = inner.get(i + 1).and_then(resource_attribute)
+            && let Some(span) = inner.get(i + 1).and_then(|t| resource_attribute(t, krate))
         {
             errors.push(syn::Error::new(
                 span,
@@ -246,7 +257,7 @@ fn strip_nested(token: &TokenTree, errors: &mut Errors) -> TokenTree {
             i += 2;
             continue;
         }
-        stream.extend([strip_nested(&inner[i], errors)]);
+        stream.extend([strip_nested(&inner[i], krate, errors)]);
         i += 1;
     }
     let mut rebuilt = Group::new(group.delimiter(), stream);
@@ -255,7 +266,7 @@ fn strip_nested(token: &TokenTree, errors: &mut Errors) -> TokenTree {
 }
 
 /// If `token` is the `[...]` of a `#[resource]` attribute, the span to report it on.
-fn resource_attribute(token: &TokenTree) -> Option<Span> {
+fn resource_attribute(token: &TokenTree, krate: &[String]) -> Option<Span> {
     let TokenTree::Group(group) = token else {
         return None;
     };
@@ -263,21 +274,21 @@ fn resource_attribute(token: &TokenTree) -> Option<Span> {
         return None;
     }
     let meta = syn::parse2::<Meta>(group.stream()).ok()?;
-    is_resource_path(meta.path()).then(|| group.span())
+    is_resource_path(meta.path(), krate).then(|| group.span())
 }
 
-/// `resource`, `graceful::resource` or `::graceful::resource`: another crate's attribute that
-/// happens to be called `resource` under its own path is left alone.
-fn is_resource_path(path: &syn::Path) -> bool {
+/// `resource`, or `resource` under the crate's path (`graceful::resource`, `::graceful::resource`,
+/// or the path given as `crate = "..."`): another crate's attribute that happens to be called
+/// `resource` under its own path is left alone.
+fn is_resource_path(path: &syn::Path, krate: &[String]) -> bool {
     let segments: Vec<String> = path
         .segments
         .iter()
         .map(|segment| segment.ident.to_string())
         .collect();
-    match segments.as_slice() {
-        [last] => last == "resource",
-        [krate, last] => krate == "graceful" && last == "resource",
-        _ => false,
+    match segments.split_last() {
+        Some((last, prefix)) => last == "resource" && (prefix.is_empty() || prefix == krate),
+        None => false,
     }
 }
 

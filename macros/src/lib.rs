@@ -139,7 +139,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   its source location.
 /// - `close = path` names the close function (taking `&T`) when `T` does not implement
 ///   [`Close`]; `timeout = "5s"` bounds the close; `name = "db"` names it in logs and the
-///   report (the function's name by default).
+///   report (the function's name by default); `crate = "::g"` is where graceful is, if the
+///   dependency is renamed (as on `#[graceful::main]`).
 /// - It returns `T` or `Result<T, E>` (any type named `Result`, such as `io::Result<T>`), with
 ///   `E` converting into [`BoxError`]. An error stops the startup: the resources already opened
 ///   close in reverse, `main` does not run, and the exit code is 1.

@@ -9,7 +9,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, PatType, ReturnType, Type};
 
-use super::{dependencies, timeout};
+use super::{crate_path, dependencies, timeout};
 use crate::args::{ResourceArgs, parse_resource_args};
 use crate::errors::Errors;
 use crate::parse::Function;
@@ -56,7 +56,8 @@ fn registration(
     output: &Type,
     params: &[&PatType],
 ) -> TokenStream {
-    let private = quote!(::graceful::__private);
+    let krate = crate_path(args.krate.as_ref());
+    let private = quote!(#krate::__private);
     let ident = &function.sig.ident;
     let name = args
         .name

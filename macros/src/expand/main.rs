@@ -6,7 +6,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, PatType, ReturnType};
 
-use super::{dependencies, optional, respan, timeout};
+use super::{crate_path, crate_segments, dependencies, optional, respan, timeout};
 use crate::args::{Flavor, MainArgs, parse_main_args};
 use crate::body::{Body, Piece, ResourceLet, scan};
 use crate::errors::Errors;
@@ -28,7 +28,8 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = parse_main_args(args, &mut errors);
     let params = validate::main_signature(&function.sig, &mut errors);
-    let body = scan(function.body.clone(), &mut errors);
+    let krate_segments = crate_segments(args.krate.as_ref());
+    let body = scan(function.body.clone(), &krate_segments, &mut errors);
     validate::ordering(&body, &mut errors);
 
     let mut tokens = expand_main(&args, &function, &params, body);
@@ -42,10 +43,7 @@ fn expand_main(
     params: &[&PatType],
     body: Body,
 ) -> TokenStream {
-    let krate = args
-        .krate
-        .as_ref()
-        .map_or_else(|| quote!(::graceful), ToTokens::to_token_stream);
+    let krate = crate_path(args.krate.as_ref());
     let private = quote!(#krate::__private);
     let handle = Ident::new("__graceful_shutdown", Span::mixed_site());
 

@@ -12,6 +12,24 @@ use syn::spanned::Spanned;
 pub(crate) use item::resource;
 pub(crate) use main::main;
 
+/// Where the generated code finds graceful: `::graceful`, or the attribute's `crate = "..."`.
+fn crate_path(krate: Option<&syn::Path>) -> TokenStream {
+    krate.map_or_else(|| quote!(::graceful), ToTokens::to_token_stream)
+}
+
+/// The segments of that path, to recognise `#[graceful::resource]` under it.
+fn crate_segments(krate: Option<&syn::Path>) -> Vec<String> {
+    krate.map_or_else(
+        || vec!["graceful".to_owned()],
+        |path| {
+            path.segments
+                .iter()
+                .map(|segment| segment.ident.to_string())
+                .collect()
+        },
+    )
+}
+
 fn optional(value: Option<impl ToTokens>) -> TokenStream {
     match value {
         Some(value) => quote!(::core::option::Option::Some(#value)),

@@ -1,0 +1,40 @@
+//! graceful under another name (`g = { package = "graceful", ... }` in Cargo.toml): the three
+//! places the attributes generate code that names the crate, each with `crate = "::g"`, and
+//! `#[g::resource]` on a `let` recognised under the new name.
+
+use g::{BoxError, Close, Shutdown};
+
+struct Pool;
+
+impl Close for Pool {
+    async fn close(&self) -> Result<(), BoxError> {
+        println!("event closed pool");
+        Ok(())
+    }
+}
+
+struct Cache;
+
+impl Close for Cache {
+    async fn close(&self) -> Result<(), BoxError> {
+        println!("event closed cache");
+        Ok(())
+    }
+}
+
+#[g::resource(order = 1, crate = "::g")]
+async fn pool() -> Pool {
+    println!("event opened pool");
+    Pool
+}
+
+#[g::main(timeout = "5s", crate = "::g")]
+async fn main(shutdown: Shutdown, _pool: g::Resource<Pool>) -> Result<(), BoxError> {
+    #[g::resource]
+    let _cache = Cache;
+    #[resource]
+    let _plain = Cache;
+    println!("event opened caches");
+    shutdown.trigger("done");
+    Ok(())
+}
