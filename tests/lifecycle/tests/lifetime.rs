@@ -98,3 +98,40 @@ fn main_s_error_is_reported_with_every_cause_in_each_form_a_user_returns_it() {
         );
     }
 }
+
+const CHANNEL: &str = env!("CARGO_BIN_EXE_channel");
+
+#[test]
+fn a_channel_fed_worker_runs_every_job_accepted_though_its_sender_is_a_resource() {
+    let mut service = Service::start(CHANNEL, "");
+    service.wait_for("ready");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    let count = |prefix: &str| -> u64 {
+        let event = exit
+            .events
+            .iter()
+            .find_map(|event| event.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in {:?}", exit.events));
+        event
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let accepted = count("accepted ");
+    let ran = count("ran ");
+    let after_cancel: u64 = exit
+        .events
+        .iter()
+        .find_map(|event| event.split(", ").nth(1)?.split(' ').next()?.parse().ok())
+        .expect("the jobs run after the cancel");
+    assert_eq!(ran, accepted, "every accepted job ran: {:?}", exit.events);
+    assert!(
+        after_cancel > 0,
+        "the cancel found jobs buffered, so the drain is what ran them: {:?}",
+        exit.events
+    );
+}
