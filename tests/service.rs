@@ -499,3 +499,55 @@ async fn a_job_running_when_the_process_is_killed_hard_runs_again_and_is_done_on
     service.signal(libc::SIGTERM);
     assert_eq!(service.exit().await.0, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_log_file_the_telemetry_resource_closes_last_and_the_file_gets_the_report() {
+    let dir = scratch("log-file");
+    let log = dir.join("service.log");
+    let _ = std::fs::remove_file(&log);
+    let mut child = tokio::process::Command::new(example())
+        .env("ADDR", "127.0.0.1:0")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/service.db", dir.display()),
+        )
+        .env("LOG_FILE", &log)
+        .env("LOG_FORMAT", "text")
+        .env("RUST_LOG", "info")
+        .env("GRACEFUL_TIMEOUT", "15s")
+        .env_remove("GRACEFUL_DRAIN_DELAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the example service");
+    // Serving once the file says where.
+    let addr = tokio::time::timeout(SOON, async {
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(at) = text.find("listening on http://") {
+                let rest = &text[at + "listening on http://".len()..];
+                break rest.split_whitespace().next().expect("address").to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the service logs where it listens");
+    assert_eq!(probe(&addr, "/livez").await, "200");
+    let pid = child.id().expect("running") as libc::pid_t;
+    // SAFETY: kill(2) on a child we own, with a valid signal number.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = tokio::time::timeout(SOON, child.wait())
+        .await
+        .expect("the service exits")
+        .expect("wait");
+    assert_eq!(status.code(), Some(0));
+    let text = std::fs::read_to_string(&log).expect("the log file");
+    for line in ["resource `database` closed in", "shutdown complete in"] {
+        assert!(
+            text.contains(line),
+            "`{line}` is not in the log file:\n{text}"
+        );
+    }
+}

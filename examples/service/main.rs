@@ -8,14 +8,16 @@
 //! curl localhost:8080/stats
 //! ```
 //!
-//! Its resources live in their modules and open in ascending `order`: telemetry (0), settings
+//! Its resources live in their modules and open in ascending `order`: telemetry (0, declared
+//! `telemetry`, so it closes last of all, after the report), settings
 //! (1), the database pool (10), the audit publisher (20). They close in reverse after the
 //! HTTP server and the workers have drained, so the audit buffer is flushed into a pool that
 //! is still open.
 //!
 //! Environment: `ADDR` (default `127.0.0.1:8080`), `DATABASE_URL` (default
 //! `sqlite://data/service.db`, created on first run), `WORKERS` (default 4), `LOG_FORMAT=json`,
-//! `RUST_LOG`, and graceful's `GRACEFUL_TIMEOUT` / `GRACEFUL_DRAIN_DELAY`.
+//! `LOG_FILE` (log to a file instead of stdout), `RUST_LOG`, and graceful's `GRACEFUL_TIMEOUT`
+//! / `GRACEFUL_DRAIN_DELAY`.
 
 mod audit;
 mod db;

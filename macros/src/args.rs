@@ -46,9 +46,11 @@ pub(crate) struct ResourceArgs {
     pub(crate) name: Option<LitStr>,
     /// Where `graceful` is, if renamed: on a function only (a `let` takes `main`'s).
     pub(crate) krate: Option<Path>,
+    /// `telemetry`: closes last, after the report is logged.
+    pub(crate) telemetry: bool,
 }
 
-const RESOURCE_ARGS: &str = "`order`, `close`, `timeout`, `name`, `crate`";
+const RESOURCE_ARGS: &str = "`order`, `close`, `timeout`, `name`, `telemetry`, `crate`";
 
 pub(crate) fn parse_main_args(tokens: TokenStream, errors: &mut Errors) -> MainArgs {
     let mut args = MainArgs::default();
@@ -158,6 +160,18 @@ pub(crate) fn parse_resource_args(tokens: TokenStream, errors: &mut Errors) -> R
                         .ok()
                 }
                 "crate" => args.krate = crate_path(value, key, errors),
+                "telemetry" => {
+                    args.telemetry = match value {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Bool(flag),
+                            ..
+                        }) => flag.value,
+                        other => {
+                            errors.spanned(other, "`telemetry` is a flag: write `telemetry` alone");
+                            false
+                        }
+                    }
+                }
                 "name" => {
                     args.name = string(value, key, "\"db\"")
                         .and_then(|lit| match lit.value().trim().is_empty() {
@@ -190,6 +204,9 @@ fn crate_path(value: &Expr, key: &str, errors: &mut Errors) -> Option<Path> {
         .ok()
 }
 
+/// The arguments written alone, without `= value`.
+const FLAGS: &[&str] = &["telemetry"];
+
 /// Parses `key = value, ...`, rejecting other shapes, unknown keys (via `apply` returning
 /// `false`) and duplicates, each on its own span.
 fn for_each_pair(
@@ -213,6 +230,12 @@ fn for_each_pair(
     for meta in metas {
         let MetaNameValue { path, value, .. } = match meta {
             Meta::NameValue(pair) => pair,
+            // A flag: `telemetry` alone means `telemetry = true`.
+            Meta::Path(path) if FLAGS.contains(&path_name(&path).as_str()) => MetaNameValue {
+                value: syn::parse_quote_spanned!(path.span()=> true),
+                eq_token: Token![=](path.span()),
+                path,
+            },
             Meta::Path(path) => {
                 let name = path_name(&path);
                 errors.spanned(

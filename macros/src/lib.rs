@@ -80,7 +80,9 @@ use proc_macro::TokenStream;
 /// and clones cheaply. Without `order`, resources close in reverse creation order; with it,
 /// in descending `order`, equal orders concurrently (give every resource an order, or none).
 /// The type implements [`Close`], or `close = path` names a function or method taking `&T`
-/// whose future returns `()` or `Result<(), E>`.
+/// whose future returns `()` or `Result<(), E>`. `#[resource(telemetry)]` marks one that
+/// carries the logs or traces: it closes last of all, after the report is logged, and its
+/// [`Close::flush_now`] runs if the process must end at once.
 ///
 /// `#[resource]` works only where `#[graceful::main]` can see it: on a top-level `let` of
 /// its function. Anywhere else it is an error; on a `let` in a function without
@@ -90,6 +92,7 @@ use proc_macro::TokenStream;
 /// [`Shutdown::cancelled`]: https://docs.rs/graceful/latest/graceful/struct.Shutdown.html#method.cancelled
 /// [`Resource<T>`]: https://docs.rs/graceful/latest/graceful/struct.Resource.html
 /// [`Close`]: https://docs.rs/graceful/latest/graceful/trait.Close.html
+/// [`Close::flush_now`]: https://docs.rs/graceful/latest/graceful/trait.Close.html#method.flush_now
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::main(args.into(), item.into()).into()
@@ -139,8 +142,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   its source location.
 /// - `close = path` names the close function (taking `&T`) when `T` does not implement
 ///   [`Close`]; `timeout = "5s"` bounds the close; `name = "db"` names it in logs and the
-///   report (the function's name by default); `crate = "::g"` is where graceful is, if the
-///   dependency is renamed (as on `#[graceful::main]`).
+///   report (the function's name by default); `telemetry` makes it close last of all,
+///   after the report is logged (see `#[resource]` in [`macro@main`]); `crate = "::g"` is
+///   where graceful is, if the dependency is renamed (as on `#[graceful::main]`).
 /// - It returns `T` or `Result<T, E>` (any type named `Result`, such as `io::Result<T>`), with
 ///   `E` converting into [`BoxError`]. An error stops the startup: the resources already opened
 ///   close in reverse, `main` does not run, and the exit code is 1.

@@ -144,7 +144,12 @@ where
 
 /// A `#[resource]` whose type implements [`Close`].
 pub fn register<T: Close>(shutdown: &Shutdown, spec: ResourceSpec, value: T) -> Resource<T> {
-    register_with(shutdown, spec, value, crate::resources::close_shared::<T>)
+    shutdown.state().resources().register(
+        spec,
+        value,
+        crate::resources::close_shared::<T>,
+        Some(T::flush_now),
+    )
 }
 
 /// A `#[resource(close = path)]`: `close` calls `path(&value)`.
@@ -160,5 +165,8 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Outcome,
 {
-    shutdown.state().resources().register(spec, value, close)
+    shutdown
+        .state()
+        .resources()
+        .register(spec, value, close, None)
 }

@@ -37,6 +37,9 @@ pub(crate) const GRACE: Duration = Duration::from_millis(500);
 /// How long the watchdog waits for its last line to be written before it ends the process.
 pub(crate) const LAST_WORDS: Duration = Duration::from_millis(100);
 
+/// How long the telemetry resources' `flush_now` get when the process must end at once.
+const FLUSH_NOW: Duration = Duration::from_millis(200);
+
 struct Watchdog {
     events: Events,
     /// The process it was started in: a child forked from it has none of its threads.
@@ -233,10 +236,10 @@ impl Runs {
                 );
                 return;
             }
-            force_exit(signal);
+            force_exit(signal, &self.running);
         }
         if self.running.iter().any(|run| run.signals > 0) {
-            force_exit(signal);
+            force_exit(signal, &self.running);
         }
         for run in &mut self.running {
             run.signals += 1;
@@ -289,15 +292,42 @@ impl Run {
     }
 }
 
-fn force_exit(signal: Signal) -> ! {
+fn force_exit(signal: Signal, running: &[Run]) -> ! {
     let code = signal.forced_exit_code();
-    Log::here().announce(
-        tracing::Level::ERROR,
-        Some(signal),
-        format!("received {signal} again: exiting at once with code {code}"),
-    );
+    let message = format!("received {signal} again: exiting at once with code {code}");
+    match running.first() {
+        Some(run) => run
+            .state
+            .log()
+            .announce(tracing::Level::ERROR, Some(signal), message),
+        None => Log::here().announce(tracing::Level::ERROR, Some(signal), message),
+    }
     log::flush(Instant::now() + LAST_WORDS);
+    flush_telemetry(running.iter().map(|run| &*run.state));
     exit_now(code)
+}
+
+/// Runs the `flush_now` of every telemetry resource of `states`, on a thread of its own, and
+/// waits for them [`FLUSH_NOW`] at most: a flush that blocks cannot hold the exit.
+fn flush_telemetry<'a>(states: impl Iterator<Item = &'a State>) {
+    let flushers: Vec<_> = states
+        .flat_map(|state| state.resources().flushers())
+        .collect();
+    if flushers.is_empty() {
+        return;
+    }
+    let (done, flushed) = std::sync::mpsc::channel();
+    let started = std::thread::Builder::new()
+        .name("graceful-flush".into())
+        .spawn(move || {
+            for flush in flushers {
+                let _ = catch_unwind(AssertUnwindSafe(|| flush()));
+            }
+            let _ = done.send(());
+        });
+    if started.is_ok() {
+        let _ = flushed.recv_timeout(FLUSH_NOW);
+    }
 }
 
 /// The deadline has passed and the run has not returned: a thread is blocked (in a task, a
@@ -315,8 +345,14 @@ fn expire(state: &State) -> ! {
             running.join(", ")
         },
     );
+    // Through the service's log too, so that its telemetry carries it.
+    let line = message.trim_end().to_owned();
+    state
+        .log()
+        .event(move || tracing::error!(target: "graceful", "{line}"));
     log::stderr(message);
     log::flush(Instant::now() + LAST_WORDS);
+    flush_telemetry(std::iter::once(state));
     exit_now(1)
 }
 

@@ -66,6 +66,7 @@ fn registration(
     let path = ident.unraw().to_string();
     let order = Literal::i64_suffixed(order);
     let timeout = timeout(args.timeout_ms);
+    let telemetry = args.telemetry;
     let needs = dependencies(&private, params);
 
     let opening = Ident::new("__graceful_opening", Span::mixed_site());
@@ -100,6 +101,7 @@ fn registration(
                 location: (::core::file!(), ::core::line!(), ::core::column!()),
                 order: #order,
                 timeout: #timeout,
+                telemetry: #telemetry,
                 provides: #private::Provides::of::<#value_ty>(),
                 needs: &[#(#needs),*],
                 open: |#opening| #private::open(async move {

@@ -165,12 +165,14 @@ fn expand_resource(resource: &ResourceLet, krate: &TokenStream, handle: &Ident) 
         .map_or_else(|| ident.to_string(), |name| name.value());
     let order = optional(args.order.map(Literal::i64_suffixed));
     let timeout = timeout(args.timeout_ms);
+    let telemetry = args.telemetry;
     let spec = quote! {
         #private::ResourceSpec {
             name: #name,
             order: #order,
             timeout: #timeout,
             stage: #private::Stage::Body,
+            telemetry: #telemetry,
         }
     };
     let call = match &args.close {

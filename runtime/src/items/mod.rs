@@ -44,6 +44,8 @@ pub struct ItemResource {
     pub order: i64,
     /// `timeout = "..."`: the longest its close may take.
     pub timeout: Option<Duration>,
+    /// `telemetry`: closes last, after the report is logged (see `ResourceSpec::telemetry`).
+    pub telemetry: bool,
     /// The type it provides to later resources and to `main`.
     pub provides: Provides,
     /// Its parameters, resolved by type.
@@ -145,20 +147,31 @@ impl Opening {
         Fut: Future + Send + 'static,
         Fut::Output: Outcome,
     {
+        self.register(value, close, None);
+    }
+
+    /// [`provide`](Self::provide) for a type that implements [`Close`].
+    pub fn provide_closeable<T: Close>(self, value: T) {
+        self.register(value, close_shared::<T>, Some(T::flush_now));
+    }
+
+    fn register<T, C, Fut>(self, value: T, close: C, flush_now: Option<fn(&T)>)
+    where
+        T: Send + Sync + 'static,
+        C: FnOnce(Arc<T>) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Outcome,
+    {
         let spec = ResourceSpec {
             name: self.item.name,
             order: Some(self.item.order),
             timeout: self.item.timeout,
             stage: Stage::Item,
+            telemetry: self.item.telemetry,
         };
         let state = self.shutdown.state();
-        let resource = state.resources().register(spec, value, close);
+        let resource = state.resources().register(spec, value, close, flush_now);
         state.provided().insert(&resource);
-    }
-
-    /// [`provide`](Self::provide) for a type that implements [`Close`].
-    pub fn provide_closeable<T: Close>(self, value: T) {
-        self.provide(value, close_shared::<T>);
     }
 }
 
@@ -189,6 +202,7 @@ mod tests {
             location,
             order,
             timeout: None,
+            telemetry: false,
             provides: Provides::of::<()>(),
             needs: &[],
             open: never,

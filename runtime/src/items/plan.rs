@@ -152,6 +152,7 @@ mod tests {
             location: (name, 0, 0),
             order,
             timeout: None,
+            telemetry: false,
             provides,
             needs,
             open: never,

@@ -82,8 +82,9 @@ pub(super) async fn run(
     unstopped.extend(late_unstopped);
     phases.push(phase(state, "close", close_started));
 
-    // 7. Report, logged; then what carries the logs is let go: main's locals (a
-    // `tracing-appender` guard) and the item resources' last handles.
+    // 7. Report, logged; then what carries the logs is let go: the resources declared
+    // `telemetry` close, then main's locals (a `tracing-appender` guard) and the item
+    // resources' last handles drop.
     state.enter(Progress::Finishing);
     let (tasks, failures) = state.tasks().outcomes();
     let mut report = Report {
@@ -106,6 +107,9 @@ pub(super) async fn run(
     };
     report.log();
     log::flush((std::time::Instant::now() + OUTPUT_BUDGET).min(with_grace(triggered.deadline)));
+    report
+        .resources
+        .extend(state.resources().close_telemetry(deadline).await);
     let late_panics = [
         stopped.parked.and_then(Parked::drop_now),
         forget_items(state),

@@ -39,6 +39,14 @@ pub trait Close: Send + Sync + 'static {
     fn close(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
         std::future::ready(Ok(()))
     }
+
+    /// For a resource declared with `telemetry`, when the process must end at once (a second
+    /// signal, or the deadline passed with a thread blocked) instead of closing: flush what it
+    /// buffers, synchronously, without the runtime (which may be blocked), such as an
+    /// OpenTelemetry provider's `force_flush`, or dropping a `tracing-appender` guard. It runs
+    /// on a thread of graceful's, after graceful's own last lines are written, and the process
+    /// ends 0.2 s later whether or not it has returned. The default does nothing.
+    fn flush_now(&self) {}
 }
 
 /// Closes a shared resource through its [`Close`] impl: the teardown's closure for every

@@ -44,6 +44,9 @@ pub struct ResourceSpec {
     pub timeout: Option<Duration>,
     /// Where it was declared.
     pub stage: Stage,
+    /// `telemetry`: it carries the logs or traces, so it closes last, after the report is
+    /// logged, and is flushed ([`Close::flush_now`]) if the process must end at once.
+    pub telemetry: bool,
 }
 
 /// A resource declared with `#[resource]`: the value, shared.

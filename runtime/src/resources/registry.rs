@@ -21,11 +21,18 @@ use crate::report::ResourceReport;
 use crate::sync::lock;
 use crate::{Config, Outcome};
 
+/// A telemetry resource's `flush_now`, bound to its value.
+pub(crate) type Flusher = Arc<dyn Fn() + Send + Sync>;
+
 pub(crate) struct Resources {
     /// The budgets are checked against its timeout and drain delay as resources register.
     config: Config,
     log: Log,
     entries: Mutex<Vec<Entry>>,
+    /// The resources that carry telemetry: closed last, after the report is logged.
+    telemetry: Mutex<Vec<Entry>>,
+    /// What each telemetry resource flushes when the process must end at once.
+    flushers: Mutex<Vec<Flusher>>,
     /// The group closing now, for the watchdog's message if a close blocks past the deadline.
     closing: Arc<Mutex<Vec<&'static str>>>,
     /// Whether the startup warning about budgets past what the drain can give was logged.
@@ -38,13 +45,22 @@ impl Resources {
             config,
             log,
             entries: Mutex::default(),
+            telemetry: Mutex::default(),
+            flushers: Mutex::default(),
             closing: Arc::default(),
             warned: AtomicBool::new(false),
         }
     }
 
-    /// Registers `value` for the teardown, which calls `close` with it; returns it shared.
-    pub(crate) fn register<T, C, Fut>(&self, spec: ResourceSpec, value: T, close: C) -> Resource<T>
+    /// Registers `value` for the teardown, which calls `close` with it; returns it shared. A
+    /// telemetry resource's `flush_now` is called if the process must end at once.
+    pub(crate) fn register<T, C, Fut>(
+        &self,
+        spec: ResourceSpec,
+        value: T,
+        close: C,
+        flush_now: Option<fn(&T)>,
+    ) -> Resource<T>
     where
         T: Send + Sync + 'static,
         C: FnOnce(Arc<T>) -> Fut + Send + 'static,
@@ -57,6 +73,10 @@ impl Resources {
         self.log.event(move || {
             tracing::info!(target: "graceful", resource = name, order, "opened resource `{name}`");
         });
+        if let Some(flush_now) = flush_now.filter(|_| spec.telemetry) {
+            let for_flush = value.clone();
+            lock(&self.flushers).push(Arc::new(move || flush_now(&for_flush)));
+        }
         let close: CloseFn =
             Box::new(move || Box::pin(async move { close(for_close).await.into_result() }));
         if let Some(warning) = self.push(spec, close) {
@@ -71,15 +91,21 @@ impl Resources {
     fn push(&self, spec: ResourceSpec, close: CloseFn) -> Option<String> {
         let reserve = {
             let mut entries = lock(&self.entries);
+            let mut telemetry = lock(&self.telemetry);
+            let list = if spec.telemetry {
+                &mut *telemetry
+            } else {
+                &mut *entries
+            };
             // Without an explicit order, each resource is its own group, in creation order.
-            let order = spec.order.unwrap_or(entries.len() as i64);
-            entries.push(Entry {
+            let order = spec.order.unwrap_or(list.len() as i64);
+            list.push(Entry {
                 name: spec.name,
                 key: (spec.stage, order),
                 timeout: spec.timeout,
                 close,
             });
-            reserve(&entries)
+            reserve(&entries) + reserve(&telemetry)
         };
         budget::warning(&self.config, reserve)
             .filter(|_| !self.warned.swap(true, Ordering::Relaxed))
@@ -88,12 +114,39 @@ impl Resources {
     /// Time the teardown may need: per group, the longest close budget, summed. The drain is
     /// cut this much before the deadline (see `budget`), so that a hung task cannot eat it.
     pub(crate) fn reserved(&self) -> Duration {
-        reserve(&lock(&self.entries))
+        reserve(&lock(&self.entries)) + reserve(&lock(&self.telemetry))
     }
 
-    /// Closes every resource, group by group, within `deadline`.
+    /// Closes every resource but those that carry telemetry, group by group, within
+    /// `deadline`.
     pub(crate) async fn close_all(&self, deadline: Instant) -> Vec<ResourceReport> {
-        let mut entries = std::mem::take(&mut *lock(&self.entries));
+        let entries = std::mem::take(&mut *lock(&self.entries));
+        self.close_groups(entries, deadline).await
+    }
+
+    /// Closes the resources that carry telemetry, within `deadline`: after the report is
+    /// logged, so that they carry it.
+    pub(crate) async fn close_telemetry(&self, deadline: Instant) -> Vec<ResourceReport> {
+        let entries = std::mem::take(&mut *lock(&self.telemetry));
+        // Most services have none: no closer thread for nothing.
+        let reports = match entries.is_empty() {
+            true => Vec::new(),
+            false => self.close_groups(entries, deadline).await,
+        };
+        lock(&self.flushers).clear();
+        reports
+    }
+
+    /// What the telemetry resources flush when the process must end at once.
+    pub(crate) fn flushers(&self) -> Vec<Flusher> {
+        lock(&self.flushers).clone()
+    }
+
+    async fn close_groups(
+        &self,
+        mut entries: Vec<Entry>,
+        deadline: Instant,
+    ) -> Vec<ResourceReport> {
         // Stable sort, then reversed: descending keys, and equal keys in reverse creation.
         entries.sort_by_key(|entry| entry.key);
         entries.reverse();

@@ -135,3 +135,58 @@ fn a_channel_fed_worker_runs_every_job_accepted_though_its_sender_is_a_resource(
         exit.events
     );
 }
+
+const TELEMETRY: &str = env!("CARGO_BIN_EXE_telemetry");
+
+/// Runs the batching telemetry fixture: what reached its file, and how the process exited.
+fn telemetry(scenario: &str, signals: usize) -> (String, common::Exit) {
+    let path = log_file(&format!("telemetry-{scenario}"));
+    let _ = std::fs::remove_file(&path);
+    let mut service =
+        Service::start_with(TELEMETRY, scenario, &[("LOG_FILE", path.to_str().unwrap())]);
+    service.wait_for("ready");
+    if signals == 2 {
+        // The second once the first is delivered, so that it is a signal of its own.
+        service.signal_delivered(libc::SIGTERM);
+    }
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    (text, exit)
+}
+
+#[test]
+fn a_telemetry_resource_closes_after_the_report_so_it_carries_the_report() {
+    let (text, exit) = telemetry("", 1);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    for line in [
+        "received SIGTERM: shutting down within 2s",
+        "resource `db` closed in",
+        "shutdown complete in",
+    ] {
+        assert!(text.contains(line), "`{line}` is not in the file:\n{text}");
+    }
+}
+
+#[test]
+fn on_a_forced_exit_a_telemetry_resource_is_flushed_before_the_process_ends() {
+    let (text, exit) = telemetry("stuck", 2);
+    assert_eq!(exit.code, Some(143), "stderr:\n{}", exit.stderr);
+    for line in [
+        "received SIGTERM: shutting down within 2s",
+        "received SIGTERM again: exiting at once with code 143",
+    ] {
+        assert!(text.contains(line), "`{line}` is not in the file:\n{text}");
+    }
+}
+
+#[test]
+fn when_the_deadline_ends_a_blocked_process_a_telemetry_resource_is_flushed_first() {
+    let (text, exit) = telemetry("blocked", 1);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    assert!(
+        text.contains("the 2s deadline passed"),
+        "the deadline's message is not in the file:\n{text}"
+    );
+}

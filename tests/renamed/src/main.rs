@@ -1,6 +1,7 @@
 //! graceful under another name (`g = { package = "graceful", ... }` in Cargo.toml): the three
 //! places the attributes generate code that names the crate, each with `crate = "::g"`, and
-//! `#[g::resource]` on a `let` recognised under the new name.
+//! `#[g::resource]` on a `let` recognised under the new name (one of them `telemetry`, which
+//! closes last).
 
 use g::{BoxError, Close, Shutdown};
 
@@ -30,7 +31,8 @@ async fn pool() -> Pool {
 
 #[g::main(timeout = "5s", crate = "::g")]
 async fn main(shutdown: Shutdown, _pool: g::Resource<Pool>) -> Result<(), BoxError> {
-    #[g::resource]
+    // Telemetry: it closes last of all, after the report.
+    #[g::resource(telemetry)]
     let _cache = Cache;
     #[resource]
     let _plain = Cache;

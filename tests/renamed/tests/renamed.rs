@@ -26,8 +26,8 @@ fn a_service_that_names_graceful_otherwise_opens_and_closes_its_resources() {
             "opened pool",
             "opened caches",
             "closed cache",
-            "closed cache",
-            "closed pool"
+            "closed pool",
+            "closed cache"
         ]
     );
 }
