@@ -1,10 +1,18 @@
-//! Graceful shutdown for Tokio services.
+//! Graceful shutdown for Tokio services, from two attributes.
 //!
 //! `#[graceful::main]` turns an `async fn main` into a service that shuts down the way an
 //! operator wants: on SIGTERM or Ctrl+C (or a failing task, or [`Shutdown::trigger`]) readiness
 //! fails, an optional drain delay lets load balancers notice, tasks stop taking work and finish
 //! what they took, then resources close in reverse order, all within a deadline; a report
 //! says what happened and the exit code is honest. A second signal exits at once.
+//!
+//! # Quick start
+//!
+//! ```toml
+//! [dependencies]
+//! gracefully = "0.1"     # the package; the library is `graceful`
+//! tokio = { version = "1", features = ["time"] }
+//! ```
 //!
 //! ```no_run
 //! use graceful::{BoxError, Close, Shutdown};
@@ -30,15 +38,72 @@
 //! }
 //! ```
 //!
-//! The sequence, exit codes and every attribute argument are described on [`macro@main`] and in
-//! the README. Resources can also be declared on functions anywhere in the program, with
+//! `main` may spawn its tasks and return at once: its locals (a log writer's guard) live until
+//! the end of the shutdown all the same. Every argument of the attribute is on [`macro@main`];
+//! resources can also be declared on functions anywhere in the program with
 //! `#[graceful::resource(order = N)] async fn`: see [`macro@resource`].
 //!
-//! With the `axum` feature, `graceful::axum` serves an axum `Router` under the shutdown handle
-//! (drained at the cancel, cut at the deadline, upgraded connections included) and provides
-//! `/livez` and `/readyz`.
+//! # What happens at shutdown
+//!
+//! 1. **Trigger**, once: the first SIGTERM or SIGINT, a task that fails or panics, `main`
+//!    returning an error, [`Shutdown::trigger`], or `main` and every task finishing by
+//!    themselves.
+//! 2. **Readiness** ([`Shutdown::readiness`]) fails at once.
+//! 3. **Drain delay**: still serving while load balancers notice (`drain_delay`, 0 by default).
+//! 4. **Cancel**: [`Shutdown::cancelled`] resolves, [`Shutdown::until_shutdown`] returns
+//!    `None`; take no new work, finish what was taken.
+//! 5. **Drain**: every task and `main`'s body finish, or are aborted and named at the deadline.
+//! 6. **Close**: resources close in descending `order` (reverse creation without one), each
+//!    bounded by its own `timeout`, off the runtime's workers.
+//! 7. **Report** ([`Report`]): logged with `tracing` (target `graceful`), and a summary on
+//!    stderr when the exit is not clean. Then the resources declared `telemetry` close, and
+//!    `main`'s locals drop.
+//!
+//! A second signal exits at once. The deadline (`timeout`, 30 s by default) holds whatever the
+//! runtime does: a thread of graceful's own ends the process 0.5 s past it.
+//!
+//! # Exit codes
+//!
+//! | code | when |
+//! |---|---|
+//! | 0 | clean: asked to stop, or everything finished, and everything drained and closed in time |
+//! | 1 | a task, `main`, a resource or a `Drop` failed, the deadline was hit, or a setting is wrong |
+//! | 130 / 143 | a second SIGINT / SIGTERM forced the exit |
+//!
+//! # Under Kubernetes
+//!
+//! Kubernetes sends SIGTERM, then SIGKILL after `terminationGracePeriodSeconds` (30 by
+//! default). Give the pod a grace period longer than `drain_delay + timeout` plus a second:
+//! `timeout = "25s"` fits the default. Serve [`axum::health`]'s `/readyz`
+//! (or [`Readiness::is_ready`]) as the readiness probe, so that traffic moves away from the
+//! trigger on; `drain_delay` is the in-process form of a `preStop` sleep. `GRACEFUL_TIMEOUT`
+//! and `GRACEFUL_DRAIN_DELAY` override the attribute's values from the manifest.
+//!
+//! # Testing your shutdown
+//!
+//! [`Config::run`] runs the same sequence and returns the [`Report`] instead of exiting, so a
+//! plain `#[test]` can assert the cause, the task counts and each resource's outcome:
+//!
+//! ```
+//! let report = graceful::Config::new().run(|shutdown| async move {
+//!     shutdown.spawn("job", async { Ok::<(), std::io::Error>(()) });
+//!     shutdown.trigger("test over");
+//! });
+//! assert_eq!(report.exit_code(), 0);
+//! assert_eq!(report.tasks[0].succeeded, 1);
+//! ```
+//!
+//! For signals and the deadline, build the service as a binary, start it from the test and send
+//! it a real SIGTERM: that is how this crate's own tests run.
+//!
+//! # Feature flags
+//!
+//! - `axum`: [`graceful::axum`](crate::axum) serves an axum `Router` under the shutdown handle
+//!   (drained at the cancel, cut at the deadline, upgraded connections included), with
+//!   `/livez` and `/readyz`.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use graceful_macros::{main, resource};
 pub use graceful_runtime::{
@@ -48,6 +113,7 @@ pub use graceful_runtime::{
 };
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use graceful_runtime::axum;
 
 #[doc(hidden)]

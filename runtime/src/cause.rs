@@ -38,6 +38,13 @@ pub enum Cause {
 
 impl Cause {
     /// Whether this cause, on its own, makes the exit unclean.
+    ///
+    /// ```
+    /// use graceful::{Cause, Signal};
+    ///
+    /// assert!(!Cause::Signal(Signal::Terminate).is_failure());
+    /// assert!(Cause::MainFailed("no database".into()).is_failure());
+    /// ```
     pub fn is_failure(&self) -> bool {
         !matches!(
             self,

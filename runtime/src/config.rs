@@ -60,6 +60,11 @@ impl Default for Config {
 
 impl Config {
     /// The defaults: `timeout` 30 s, no drain delay, the multi-thread scheduler.
+    ///
+    /// ```
+    /// let config = graceful::Config::new();
+    /// assert_eq!(config.get_timeout(), std::time::Duration::from_secs(30));
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -67,6 +72,11 @@ impl Config {
     /// Bounds the whole shutdown sequence, from its trigger to the exit of the process.
     /// Longer than zero and at most [`MAX_TIMEOUT`] (a day): [`Config::run`] refuses anything
     /// else at startup.
+    ///
+    /// ```
+    /// let config = graceful::Config::new().timeout(std::time::Duration::from_secs(25));
+    /// assert_eq!(config.get_timeout(), std::time::Duration::from_secs(25));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -74,12 +84,24 @@ impl Config {
 
     /// How long the service keeps serving, not ready, before it stops accepting work: the time
     /// load balancers need to notice (the in-process form of a Kubernetes `preStop: sleep`).
+    ///
+    /// ```
+    /// let config = graceful::Config::new().drain_delay(std::time::Duration::from_secs(5));
+    /// assert_eq!(config.get_drain_delay(), std::time::Duration::from_secs(5));
+    /// ```
     pub fn drain_delay(mut self, drain_delay: Duration) -> Self {
         self.drain_delay = drain_delay;
         self
     }
 
     /// The Tokio scheduler.
+    ///
+    /// ```
+    /// let report = graceful::Config::new()
+    ///     .flavor(graceful::Flavor::CurrentThread)
+    ///     .run(|shutdown| async move { shutdown.trigger("done") });
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn flavor(mut self, flavor: Flavor) -> Self {
         self.flavor = flavor;
         self
@@ -87,17 +109,34 @@ impl Config {
 
     /// Worker threads of the multi-thread scheduler (default: one per core), from 1 to
     /// [`MAX_WORKER_THREADS`].
+    ///
+    /// ```
+    /// let report = graceful::Config::new()
+    ///     .worker_threads(2)
+    ///     .run(|shutdown| async move { shutdown.trigger("done") });
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn worker_threads(mut self, worker_threads: usize) -> Self {
         self.worker_threads = Some(worker_threads);
         self
     }
 
-    /// The configured deadline of the shutdown sequence.
+    /// The configured deadline of the shutdown sequence (before `GRACEFUL_TIMEOUT`, which
+    /// [`Config::run`] applies).
+    ///
+    /// ```
+    /// assert_eq!(graceful::Config::new().get_timeout(), std::time::Duration::from_secs(30));
+    /// ```
     pub fn get_timeout(&self) -> Duration {
         self.timeout
     }
 
-    /// The configured drain delay.
+    /// The configured drain delay (before `GRACEFUL_DRAIN_DELAY`, which [`Config::run`]
+    /// applies).
+    ///
+    /// ```
+    /// assert_eq!(graceful::Config::new().get_drain_delay(), std::time::Duration::ZERO);
+    /// ```
     pub fn get_drain_delay(&self) -> Duration {
         self.drain_delay
     }

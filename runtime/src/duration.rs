@@ -5,6 +5,13 @@ use std::time::Duration;
 /// Parses `"25s"`, `"1500ms"`, `"1m 30s"` (the `humantime` syntax).
 ///
 /// The error says what was expected, so it can be shown as is to the person who wrote the value.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(graceful::parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
+/// assert!(graceful::parse_duration("soon").unwrap_err().contains("not a duration"));
+/// ```
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim()).map_err(|error| {
         format!(

@@ -21,6 +21,15 @@ impl Report {
     /// broken stderr, graceful's lines get at most 0.25 s to be written (0.1 s once the
     /// shutdown's deadline is 0.5 s past), and the process ends with its code 0.1 s after that
     /// even if the log, stderr or stdout's final flush is stuck.
+    ///
+    /// ```no_run
+    /// // In `fn main`, what `#[graceful::main]` generates, for code that does not use it:
+    /// graceful::Config::new()
+    ///     .run(|shutdown| async move {
+    ///         shutdown.spawn("worker", async {});
+    ///     })
+    ///     .exit()
+    /// ```
     pub fn exit(self) -> ! {
         let code = self.exit_code();
         let now = Instant::now();

@@ -7,8 +7,10 @@
 // Unsafe code lives in two places only, each allowed where it is: the signal handlers and the
 // self-pipe (`signals::os`), and the exit that skips every destructor (`watchdog::exit_now`).
 #![deny(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 mod budget;
 mod catch_unwind;

@@ -220,6 +220,13 @@ impl Report {
 
     /// `true` when shutdown was asked for (signal, `trigger`, or every task done), everything
     /// drained in time and every resource closed.
+    ///
+    /// ```
+    /// let report = graceful::Config::new().run(|shutdown| async move {
+    ///     shutdown.spawn("job", async { Err::<(), _>("disk full") });
+    /// });
+    /// assert!(!report.is_clean()); // a task failed: shutdown started with it as the cause
+    /// ```
     pub fn is_clean(&self) -> bool {
         !self.cause.is_failure()
             && self.main_error.is_none()
@@ -235,12 +242,26 @@ impl Report {
 
     /// 0 when clean, 1 otherwise. (A second signal exits at once with 128 + its number and
     /// produces no report.)
+    ///
+    /// ```
+    /// let report = graceful::Config::new().run(|shutdown| async move {
+    ///     shutdown.trigger("done");
+    /// });
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn exit_code(&self) -> i32 {
         if self.is_clean() { 0 } else { 1 }
     }
 
     /// The lines an operator needs when the exit was not clean: the cause, each failed or
     /// straggling task, each resource that did not close.
+    ///
+    /// ```
+    /// let report = graceful::Config::new().run(|shutdown| async move {
+    ///     shutdown.spawn("importer", async { Err::<(), _>("disk full") });
+    /// });
+    /// assert!(report.summary().contains("task `importer` failed: disk full"));
+    /// ```
     pub fn summary(&self) -> String {
         use fmt::Write;
         let mut out = format!(

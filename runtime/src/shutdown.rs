@@ -71,12 +71,40 @@ impl Shutdown {
     /// A `CancellationToken` cancelled at the end of the drain delay, for code written against
     /// tokio-util. It is a child token: cancelling it does not shut the service down (use
     /// [`trigger`](Self::trigger) for that).
+    ///
+    /// ```
+    /// # graceful::Config::new().run(|shutdown| async move {
+    /// let token = shutdown.token();
+    /// shutdown.spawn("legacy", async move {
+    ///     // A component that takes a tokio-util token stops at the cancel.
+    ///     token.cancelled().await;
+    /// });
+    /// shutdown.trigger("example over");
+    /// # });
+    /// ```
     pub fn token(&self) -> CancellationToken {
         self.state.trigger().cancel_token().child_token()
     }
 
     /// Resolves at the end of the drain delay. The future is owned and `'static`, so it fits
     /// `axum::serve(..).with_graceful_shutdown(shutdown.cancelled())`.
+    ///
+    /// ```
+    /// # graceful::Config::new().run(|shutdown| async move {
+    /// let cancelled = shutdown.cancelled();
+    /// shutdown.spawn("ticker", async move {
+    ///     let mut ticks = tokio::time::interval(std::time::Duration::from_millis(10));
+    ///     tokio::pin!(cancelled);
+    ///     loop {
+    ///         tokio::select! {
+    ///             _ = ticks.tick() => { /* one unit of work */ }
+    ///             () = &mut cancelled => break,
+    ///         }
+    ///     }
+    /// });
+    /// shutdown.trigger("example over");
+    /// # });
+    /// ```
     pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
         self.state
             .trigger()
@@ -86,6 +114,14 @@ impl Shutdown {
     }
 
     /// `true` from the trigger on. A single atomic load: cheap enough for every request.
+    ///
+    /// ```
+    /// # graceful::Config::new().run(|shutdown| async move {
+    /// assert!(!shutdown.is_shutting_down());
+    /// shutdown.trigger("deploy");
+    /// assert!(shutdown.is_shutting_down()); // and still serving, through the drain delay
+    /// # });
+    /// ```
     #[inline]
     pub fn is_shutting_down(&self) -> bool {
         self.state.trigger().is_triggered()
@@ -120,6 +156,14 @@ impl Shutdown {
     /// Starts shutdown from code, with `reason` as its cause in the report. A clean shutdown:
     /// the exit code is 0 if everything then drains and closes. Calls after the first are
     /// ignored.
+    ///
+    /// ```
+    /// let report = graceful::Config::new().run(|shutdown| async move {
+    ///     shutdown.trigger("maintenance window");
+    /// });
+    /// assert_eq!(report.cause, graceful::Cause::Requested("maintenance window".into()));
+    /// assert_eq!(report.exit_code(), 0);
+    /// ```
     pub fn trigger(&self, reason: impl Into<String>) {
         self.state.trigger().begin(Cause::Requested(reason.into()));
     }
@@ -130,6 +174,20 @@ impl Shutdown {
     ///
     /// The future may borrow (`rx.recv()`, `listener.accept()`); it is dropped if shutdown
     /// wins, so it should be cancel-safe, as those are. When both are ready, shutdown wins.
+    ///
+    /// ```
+    /// # graceful::Config::new().run(|shutdown| async move {
+    /// let (jobs, mut queue) = tokio::sync::mpsc::channel::<u32>(16);
+    /// let worker = shutdown.clone();
+    /// shutdown.spawn("worker", async move {
+    ///     while let Some(Some(job)) = worker.until_shutdown(queue.recv()).await {
+    ///         let _ = job; // runs to the end: shutdown never cancels a job taken
+    ///     }
+    /// });
+    /// jobs.send(1).await.unwrap();
+    /// shutdown.trigger("example over");
+    /// # });
+    /// ```
     pub async fn until_shutdown<F: IntoFuture>(&self, future: F) -> Option<F::Output> {
         if self.state.trigger().is_cancelled() {
             return None;
@@ -159,6 +217,16 @@ impl Shutdown {
     }
 
     /// The service's readiness, for `/readyz`: fails from the trigger on.
+    ///
+    /// ```
+    /// # graceful::Config::new().run(|shutdown| async move {
+    /// let readiness = shutdown.readiness();
+    /// // In a `/readyz` handler: 200 while ready, 503 from the trigger on.
+    /// let status = if readiness.is_ready() { 200 } else { 503 };
+    /// assert_eq!(status, 200);
+    /// # shutdown.trigger("example over");
+    /// # });
+    /// ```
     pub fn readiness(&self) -> Readiness {
         Readiness::new(self.state.trigger().clone())
     }

@@ -34,6 +34,11 @@ pub enum Signal {
 impl Signal {
     /// The exit code of a forced exit: 128 + the signal number (130 for SIGINT, 143 for
     /// SIGTERM), the code a shell reports for a process killed by that signal.
+    ///
+    /// ```
+    /// assert_eq!(graceful::Signal::Terminate.forced_exit_code(), 143);
+    /// assert_eq!(graceful::Signal::Interrupt.forced_exit_code(), 130);
+    /// ```
     pub fn forced_exit_code(self) -> i32 {
         match self {
             Signal::Terminate => 128 + 15,
@@ -44,6 +49,10 @@ impl Signal {
     }
 
     /// The conventional name, such as `SIGTERM`.
+    ///
+    /// ```
+    /// assert_eq!(graceful::Signal::Terminate.name(), "SIGTERM");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Signal::Interrupt => "SIGINT",

@@ -79,7 +79,7 @@ fn graceful_manifest() -> String {
         .expect("the repository");
     format!(
         "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-         [dependencies]\ngraceful = {{ path = {:?} }}\n",
+         [dependencies]\ngracefully = {{ path = {:?} }}\n",
         repository.display().to_string()
     )
 }

@@ -1,5 +1,5 @@
-//! Serving an [`axum::Router`] under the [`Shutdown`] handle, and health endpoints for load
-//! balancers. Enabled by the `axum` feature.
+//! Serving an [`axum::Router`](https://docs.rs/axum/0.8/axum/struct.Router.html) under the
+//! [`Shutdown`] handle, and health endpoints for load balancers. Enabled by the `axum` feature.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};

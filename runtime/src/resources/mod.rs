@@ -68,6 +68,11 @@ pub struct Resource<T: ?Sized> {
 
 impl<T> Resource<T> {
     /// Wraps a value. `#[resource]` does this for you; this is for tests and hand-written code.
+    ///
+    /// ```
+    /// let pool = graceful::Resource::new(String::from("pool"));
+    /// assert_eq!(pool.len(), 4);
+    /// ```
     pub fn new(value: T) -> Self {
         Resource {
             value: Arc::new(value),
@@ -77,6 +82,14 @@ impl<T> Resource<T> {
 
 impl<T: ?Sized> Resource<T> {
     /// The shared value as an `Arc`, for APIs that want one.
+    ///
+    /// ```
+    /// use graceful::Resource;
+    ///
+    /// let pool = Resource::new(7);
+    /// let shared: std::sync::Arc<i32> = Resource::to_arc(&pool);
+    /// assert_eq!(*shared, 7);
+    /// ```
     pub fn to_arc(this: &Self) -> Arc<T> {
         this.value.clone()
     }

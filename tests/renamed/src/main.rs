@@ -1,4 +1,4 @@
-//! graceful under another name (`g = { package = "graceful", ... }` in Cargo.toml): the three
+//! graceful under another name (`g = { package = "gracefully", ... }` in Cargo.toml): the three
 //! places the attributes generate code that names the crate, each with `crate = "::g"`, and
 //! `#[g::resource]` on a `let` recognised under the new name (one of them `telemetry`, which
 //! closes last).
