@@ -42,6 +42,12 @@ fn every_task_error_is_kept_and_the_first_is_the_cause() {
         ]
     );
     assert_eq!(report.exit_code(), 1);
+    // Each said once: the first is the cause, the second a line of its own.
+    assert_eq!(
+        report.summary(),
+        "graceful: shutdown failed (exit code 1): task `first` failed: disk full\n  \
+         task `second` failed: connection reset"
+    );
     let fine = report
         .tasks
         .iter()
@@ -157,6 +163,14 @@ fn an_absurd_timeout_is_a_startup_failure_naming_the_setting() {
         "{error}"
     );
     assert_eq!(report.exit_code(), 1);
+    // A service that never started did not fail a shutdown.
+    assert!(
+        report.summary().starts_with(
+            "graceful: could not start (exit code 1): `timeout` (of #[graceful::main]"
+        ),
+        "{}",
+        report.summary()
+    );
 }
 
 #[test]

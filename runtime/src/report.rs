@@ -263,23 +263,40 @@ impl Report {
     /// assert!(report.summary().contains("task `importer` failed: disk full"));
     /// ```
     pub fn summary(&self) -> String {
+        let code = self.exit_code();
+        let header = match &self.cause {
+            Cause::Startup(error) => {
+                format!("graceful: could not start (exit code {code}): {error}")
+            }
+            cause => {
+                let outcome = if self.is_clean() {
+                    "complete"
+                } else {
+                    "failed"
+                };
+                format!("graceful: shutdown {outcome} (exit code {code}): {cause}")
+            }
+        };
+        header + &self.details()
+    }
+
+    /// What went wrong besides the cause, a line each: each failed or straggling task, each
+    /// resource that did not close, each `Drop` that panicked.
+    fn details(&self) -> String {
         use fmt::Write;
-        let mut out = format!(
-            "graceful: shutdown {} (exit code {}): {}",
-            if self.is_clean() {
-                "complete"
-            } else {
-                "failed"
-            },
-            self.exit_code(),
-            self.cause
-        );
+        let mut out = String::new();
         if let Some(error) = &self.main_error
             && !matches!(&self.cause, Cause::MainFailed(cause) if cause == error)
         {
             let _ = write!(out, "\n  main failed: {error}");
         }
-        for failure in &self.failures {
+        // The failure that started shutdown is the cause, said already.
+        let cause = self.cause.to_string();
+        for failure in self
+            .failures
+            .iter()
+            .filter(|failure| failure.to_string() != cause)
+        {
             let _ = write!(out, "\n  {failure}");
         }
         for (name, count) in &self.stragglers {
@@ -331,16 +348,20 @@ impl Report {
                 task.name, task.succeeded, task.failed, task.aborted
             );
         }
-        if self.is_clean() {
-            tracing::info!(
-                target: "graceful", cause = %self.cause, elapsed_ms, budget_ms, exit_code = 0,
+        let exit_code = self.exit_code();
+        match &self.cause {
+            _ if self.is_clean() => tracing::info!(
+                target: "graceful", cause = %self.cause, elapsed_ms, budget_ms, exit_code,
                 "shutdown complete in {:?} of {:?} ({phases})", self.elapsed, self.timeout
-            );
-        } else {
-            tracing::error!(
-                target: "graceful", cause = %self.cause, elapsed_ms, budget_ms, exit_code = self.exit_code(),
-                "shutdown failed after {:?} of {:?} ({phases}): {}", self.elapsed, self.timeout, self.summary()
-            );
+            ),
+            Cause::Startup(error) => tracing::error!(
+                target: "graceful", exit_code,
+                "could not start: {error}{}", self.details()
+            ),
+            cause => tracing::error!(
+                target: "graceful", cause = %cause, elapsed_ms, budget_ms, exit_code,
+                "shutdown failed after {:?} of {:?} ({phases}): {cause}{}", self.elapsed, self.timeout, self.details()
+            ),
         }
     }
 }

@@ -131,8 +131,9 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
     tracing::info!(
         target: "graceful::axum",
         open,
-        "stopped accepting on {}; closing {open} connections as their requests finish",
+        "stopped accepting on {}; closing {open} {} as their requests finish",
         address.map_or_else(|| "the listener".to_owned(), |address| address.to_string()),
+        if open == 1 { "connection" } else { "connections" },
     );
     closers.clear();
     while tasks.join_next().await.is_some() {}

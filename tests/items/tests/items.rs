@@ -81,7 +81,7 @@ fn a_failing_constructor_stops_the_startup_and_closes_what_opened_in_reverse() {
     assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
     assert!(
         exit.stderr.contains(
-            "startup failed: resource `audit` failed to open: the audit broker is unreachable"
+            "graceful: could not start (exit code 1): resource `audit` failed to open: the audit broker is unreachable"
         ),
         "stderr:\n{}",
         exit.stderr
@@ -160,7 +160,7 @@ fn a_failing_constructor_starts_shutdown_at_once_whatever_its_siblings_do() {
     assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
     assert!(
         exit.stderr
-            .contains("startup failed: resource `cache` failed to open: the cache cluster is down"),
+            .contains("could not start (exit code 1): resource `cache` failed to open: the cache cluster is down"),
         "stderr:\n{}",
         exit.stderr
     );
@@ -188,7 +188,7 @@ fn the_startup_check_names_every_problem_before_anything_opens() {
         exit.events
     );
     for expected in [
-        "startup failed: 4 problems with the resources:",
+        "could not start (exit code 1): 4 problems with the resources:",
         "resources `later` (items_broken::later) and `replica` (items_broken::replica) both provide `items_broken::Later`",
         "resource `early` (order 1) takes `_later: Later`, provided by resource `later` (order 2), which does not open before it",
         "resource `orphan` (items_broken::orphan) takes `_missing: Missing`, but no resource provides `Missing`",

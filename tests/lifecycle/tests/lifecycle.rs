@@ -109,6 +109,27 @@ fn a_failing_task_shuts_everything_down_and_exits_1_with_every_resource_closed()
         "stderr names the task and its error:\n{}",
         exit.stderr
     );
+    // Said once in the summary (the cause, not again among the failures), and the log line
+    // does not quote the summary's own header.
+    let summary = exit
+        .stderr
+        .lines()
+        .skip_while(|line| !line.starts_with("graceful: shutdown failed (exit code 1)"))
+        .take_while(|line| line.starts_with("graceful:") || line.starts_with("  "))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        summary
+            .iter()
+            .filter(|line| line.contains("task `http` failed"))
+            .count(),
+        1,
+        "{summary:?}"
+    );
+    assert!(
+        !exit.stderr.contains("): graceful: shutdown failed"),
+        "stderr:\n{}",
+        exit.stderr
+    );
 }
 
 #[test]
