@@ -29,6 +29,14 @@ impl Readiness {
     }
 
     /// `true` until shutdown begins.
+    ///
+    /// ```
+    /// # graceful::Config::new().run(|shutdown| async move {
+    /// let readiness = shutdown.readiness();
+    /// shutdown.trigger("deploy");
+    /// assert!(!readiness.is_ready()); // `/readyz` answers 503 from here on
+    /// # });
+    /// ```
     #[inline]
     pub fn is_ready(&self) -> bool {
         !self.trigger.is_triggered()

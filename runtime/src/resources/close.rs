@@ -46,6 +46,30 @@ pub trait Close: Send + Sync + 'static {
     /// OpenTelemetry provider's `force_flush`, or dropping a `tracing-appender` guard. It runs
     /// on a thread of graceful's, after graceful's own last lines are written, and the process
     /// ends 0.2 s later whether or not it has returned. The default does nothing.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    ///
+    /// use graceful::{BoxError, Close};
+    ///
+    /// /// A log writer's guard: dropping it writes out what is queued.
+    /// struct Logs(Mutex<Option<Guard>>);
+    /// # struct Guard;
+    ///
+    /// impl Close for Logs {
+    ///     async fn close(&self) -> Result<(), BoxError> {
+    ///         self.flush_now();
+    ///         Ok(())
+    ///     }
+    ///
+    ///     fn flush_now(&self) {
+    ///         drop(self.0.lock().unwrap().take());
+    ///     }
+    /// }
+    /// // Declared with `#[graceful::resource(order = 0, telemetry)]`, or
+    /// // `#[resource(telemetry)] let logs = Logs(..);` in `main`.
+    /// # Logs(Mutex::new(Some(Guard))).flush_now();
+    /// ```
     fn flush_now(&self) {}
 }
 
