@@ -38,8 +38,8 @@
 //! }
 //! ```
 //!
-//! `main` may spawn its tasks and return at once: its locals (a log writer's guard) live until
-//! the end of the shutdown all the same. Every argument of the attribute is on [`macro@main`];
+//! `main` may spawn its tasks and return at once: a binding it names `_guard` (a log writer's
+//! guard) lives until the end of the shutdown all the same. Every argument of the attribute is on [`macro@main`];
 //! resources can also be declared on functions anywhere in the program with
 //! `#[graceful::resource(order = N)] async fn`: see [`macro@resource`].
 //!
@@ -57,7 +57,7 @@
 //!    bounded by its own `timeout`, off the runtime's workers.
 //! 7. **Report** ([`Report`]): logged with `tracing` (target `graceful`), and a summary on
 //!    stderr when the exit is not clean. Then the resources declared `telemetry` close, and
-//!    `main`'s locals drop.
+//!    `main`'s `_`-named bindings drop.
 //!
 //! A second signal exits at once. The deadline (`timeout`, 30 s by default) holds whatever the
 //! runtime does: a thread of graceful's own ends the process 0.5 s past it.

@@ -65,12 +65,11 @@ use proc_macro::TokenStream;
 /// lifecycle, after those resources have opened: it may return at once after spawning tasks,
 /// or run a server itself until [`Shutdown::cancelled`] resolves.
 ///
-/// Its last expression (or a final `return`) is `main`'s result, and the body waits there
-/// with its locals until the end of the shutdown, after the report is written, as a
-/// `#[tokio::main]` function's locals live until the program ends: a `let _guard` of a log
-/// writer flushes graceful's last lines too. A `?` or an earlier `return` ends the body there,
-/// and drops its locals then. An error is reported with its causes (its sources, or the chain
-/// of an `anyhow` or `eyre` error).
+/// A top-level binding whose name starts with `_` (`let _guard = …;`) and that the body never
+/// names again lives until the very end of the shutdown, after the report is written: a log
+/// writer's guard flushes graceful's last lines too. Every other local drops when the body
+/// returns, as in any function; a `?` or an early `return` drops everything then. An error is
+/// reported with its causes (its sources, or the chain of an `anyhow` or `eyre` error).
 ///
 /// # Resources
 ///

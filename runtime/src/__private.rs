@@ -15,7 +15,7 @@ use crate::error::render;
 pub use crate::items::{
     Dependency, Injectable, ItemResource, OpenFuture, Opening, Provides, inject,
 };
-pub use crate::lifecycle::MainBody;
+pub use crate::lifecycle::{Kept, MainBody, MainEnd};
 pub use crate::resources::{ResourceSpec, Stage};
 pub use crate::returns::Fallible;
 use crate::{BoxError, Close, Config, MainOutput, Outcome, Resource, Shutdown};
@@ -50,25 +50,39 @@ pub fn config(
     config
 }
 
-/// Fixes the output type of `main`'s body, so that `?` inside it infers its error type.
-pub fn typed<R, F: Future<Output = R>>(body: F) -> F {
+/// Fixes the output type of `main`'s body, so that `?` inside it infers its error type. Opaque,
+/// so that a body of the wrong type is one error, here, and not again wherever its value goes.
+pub fn typed<R, F: Future<Output = R>>(body: F) -> impl Future<Output = R> {
     body
+}
+
+/// The value of a body that ends with a `let` or an item: `()`, and for any other return type
+/// an error that says what to write.
+#[diagnostic::on_unimplemented(
+    message = "`main` returns `{Self}`, but its body ends with a statement",
+    label = "what `main` returns",
+    note = "end the body with its value, such as `Ok(())`"
+)]
+pub trait EndsWithStatement {
+    /// `()`.
+    fn value() -> Self;
+}
+
+impl EndsWithStatement for () {
+    fn value() -> Self {}
 }
 
 /// Erases the type of `main`'s body, its output rendered.
 pub fn body<'a, F>(body: F) -> MainBody<'a>
 where
-    F: Future<Output = Result<(), String>> + 'a,
+    F: Future<Output = MainEnd<'a>> + 'a,
 {
     Box::pin(body)
 }
 
-/// `main`'s body reached its last expression, whose value is `output`: hands it over (the
-/// lifecycle goes on as if `main` had returned it) and never resolves, so that the body's
-/// locals live on, parked, until the end of the sequence, after the report is written.
-pub fn park<R>(shutdown: &Shutdown, output: Result<(), String>) -> impl Future<Output = R> {
-    crate::lifecycle::returned(shutdown.state(), output);
-    std::future::pending()
+/// How `main`'s body ended: its output, rendered, and the `_`-named bindings it kept.
+pub fn end(result: Result<(), String>, kept: Kept<'_>) -> MainEnd<'_> {
+    MainEnd { result, kept }
 }
 
 /// `main`'s output, rendered with the most its type offers. Where the attribute expands, the

@@ -1,7 +1,6 @@
-//! Where `main`'s body is. It runs until it returns, or until it hands over its output at its
-//! last expression: then it stays, parked with its locals, until the very end of the sequence,
-//! as the locals of a `#[tokio::main]` function live until the program ends. The body writes
-//! this (its output, once), the lifecycle and the watchdog read it.
+//! Where `main`'s body is: running, returned (its output kept), or cut at the deadline; and
+//! whether the bindings it kept for the end are being dropped. The lifecycle writes it, the
+//! watchdog reads it to say what still runs.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +15,8 @@ pub(crate) struct MainStatus {
     output: Mutex<Option<Result<(), String>>>,
     /// Counts the body as work of the task group until it has returned.
     token: Mutex<Option<TaskTrackerToken>>,
+    /// Whether what it kept for the end is being dropped.
+    dropping_kept: AtomicBool,
 }
 
 impl MainStatus {
@@ -25,8 +26,7 @@ impl MainStatus {
         self.running.store(true, Ordering::Release);
     }
 
-    /// The body's output. Returns whether this was the first: a parked body that is then
-    /// dropped does not return again.
+    /// The body's output. Returns whether this was the first.
     pub(crate) fn returned(&self, output: Result<(), String>) -> bool {
         let mut kept = lock(&self.output);
         if kept.is_some() {
@@ -38,11 +38,6 @@ impl MainStatus {
         // No longer work that the drain waits for, even while its locals live on.
         drop(lock(&self.token).take());
         true
-    }
-
-    /// Whether the body has handed over its output (returned, or parked).
-    pub(crate) fn has_returned(&self) -> bool {
-        lock(&self.output).is_some()
     }
 
     /// The error `main` returned, if it did.
@@ -59,5 +54,15 @@ impl MainStatus {
     pub(crate) fn dropped(&self) {
         self.running.store(false, Ordering::Release);
         drop(lock(&self.token).take());
+    }
+
+    /// What the body kept starts (`true`) or has finished (`false`) being dropped.
+    pub(crate) fn dropping_kept(&self, dropping: bool) {
+        self.dropping_kept.store(dropping, Ordering::Release);
+    }
+
+    /// Whether what the body kept is being dropped.
+    pub(crate) fn is_dropping_kept(&self) -> bool {
+        self.dropping_kept.load(Ordering::Acquire)
     }
 }

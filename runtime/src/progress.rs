@@ -44,8 +44,9 @@ impl Progress {
                  is blocking a runtime thread"
             }
             Progress::Finishing => {
-                "after the resources closed, while dropping what was left (the resources, tasks \
-                 left on the runtime): a `Drop` is blocking"
+                "after the resources closed, while closing the telemetry or dropping what was \
+                 left (the resources, what main kept, tasks left on the runtime): a close or a \
+                 `Drop` is blocking"
             }
         }
     }

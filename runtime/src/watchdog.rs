@@ -345,8 +345,12 @@ fn expire(state: &State) -> ! {
             running.join(", ")
         },
     );
-    // Through the service's log too, so that its telemetry carries it.
-    let line = message.trim_end().to_owned();
+    // Through the service's log too, so that its telemetry carries it (without the prefix
+    // that marks graceful's own lines on stderr).
+    let line = message
+        .trim_end()
+        .trim_start_matches("graceful: ")
+        .to_owned();
     state
         .log()
         .event(move || tracing::error!(target: "graceful", "{line}"));
@@ -380,6 +384,9 @@ fn still_running(state: &State) -> Vec<String> {
         .collect();
     if opening.is_empty() && state.main().is_running() {
         running.push("`main`".to_owned());
+    }
+    if state.main().is_dropping_kept() {
+        running.push("`main`'s kept bindings (dropping)".to_owned());
     }
     running.extend(
         state

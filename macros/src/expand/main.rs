@@ -70,57 +70,69 @@ fn expand_main(
         inner_attrs,
         mut pieces,
     } = body;
+    let kept = tail::kept(&pieces);
     let tail = tail::split(&mut pieces);
     let statements = pieces.iter().map(|piece| match piece {
         Piece::Tokens(tokens) => tokens.clone(),
         Piece::Resource(resource) => expand_resource(resource, &krate, &handle),
     });
-    // Rendered where the type is known (see `__private::MainResult`), every token on the
-    // return type's span: a wrong return type is one error, there.
     let at_output = Span::mixed_site().located_at(output.span());
-    let value = Ident::new("__graceful_value", at_output);
     let result = Ident::new("__graceful_output", at_output);
-    let render = |value: &Ident| {
-        let new = respan(quote!(#private::MainResult::<#output>::new), output.span());
-        let main_result = respan(quote!(.main_result()), output.span());
-        quote_spanned! {output.span()=>
-            (&#new(#value))#main_result
-        }
-    };
-    // The tail is handed over and the body waits there, its locals alive, until the end. It is
-    // evaluated in an `async` block of its own, so that one that diverges (a serving `loop`)
-    // leaves no unreachable code behind it.
+    let slot = Ident::new("__graceful_kept", Span::mixed_site());
+    let into_slot = Ident::new("__graceful_keep", Span::mixed_site());
+    // The value the body ends with, in an `async` block of its own (so that one that diverges,
+    // a serving `loop` or `std::process::exit(0);`, gives the body's type and leaves no
+    // unreachable code behind); then the `_`-named bindings are handed over, to be dropped
+    // after the report.
+    let value = Ident::new("__graceful_value", at_output);
+    let keep = (!kept.is_empty()).then(|| quote!(#into_slot.keep((#(#kept,)*));));
     let ending = match tail {
-        Tail::Value(tail) => {
-            let rendered = render(&value);
+        Tail::Value(tail) => quote! {
+            let #value = #private::typed::<#output, _>(async { #tail }).await;
+            #keep
+            #value
+        },
+        Tail::Unit(span) => {
+            let unit = quote_spanned!(span=> <#output as #private::EndsWithStatement>::value());
             quote! {
-                let #value = #private::typed::<#output, _>(async { #tail }).await;
-                #private::park(&#handle, #rendered).await
-            }
-        }
-        Tail::Unit => {
-            let unit = quote_spanned!(output.span()=> ());
-            let rendered = render(&value);
-            quote! {
-                let #value: #output = #unit;
-                #private::park(&#handle, #rendered).await
+                let #value = #unit;
+                #keep
+                #value
             }
         }
         Tail::Unknown => TokenStream::new(),
     };
+    let slot_init = (!kept.is_empty()).then(|| {
+        quote! {
+            let mut #slot = #private::Kept::none();
+            let #into_slot = &mut #slot;
+        }
+    });
+    let slot_value = match kept.is_empty() {
+        true => quote!(#private::Kept::none()),
+        false => quote!(#slot),
+    };
+    // Rendered where the type is known (see `__private::MainResult`), every token on the
+    // return type's span: a wrong return type is one error, there. The body's own `async`
+    // block carries that span too, so that rustc's "this returns `Result`" points at it.
+    let new = respan(quote!(#private::MainResult::<#output>::new), output.span());
+    let main_result = respan(quote!(.main_result()), output.span());
+    let rendered = quote_spanned! {output.span()=> (&#new(#result))#main_result };
     let typed = respan(quote!(#private::typed::<#output, _>), output.span());
-    let rendered = render(&result);
+    let body_block = quote_spanned! {output.span()=>
+        async move {
+            #(#bindings)*
+            #(#statements)*
+            #ending
+        }
+    };
     let typed_body = quote! {
         #private::body(async move {
             #[allow(unused_imports)]
             use #private::RenderError as _;
-            let #result = #typed(async move {
-                #(#bindings)*
-                #(#statements)*
-                #ending
-            })
-            .await;
-            #rendered
+            #slot_init
+            let #result = #typed(#body_block).await;
+            #private::end(#rendered, #slot_value)
         })
     };
 

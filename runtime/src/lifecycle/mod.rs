@@ -5,9 +5,8 @@
 mod body;
 mod sequence;
 
-pub use body::MainBody;
 use body::MainFn;
-pub(crate) use body::returned;
+pub use body::{Kept, MainBody, MainEnd};
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -64,7 +63,12 @@ impl Config {
         self.run_erased(
             &[],
             Box::new(move |shutdown| {
-                Box::pin(async move { main(shutdown).await.into_main_result() })
+                Box::pin(async move {
+                    MainEnd {
+                        result: main(shutdown).await.into_main_result(),
+                        kept: Kept::none(),
+                    }
+                })
             }),
         )
     }

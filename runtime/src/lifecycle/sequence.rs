@@ -15,14 +15,14 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until, timeout_at};
 
-use super::body::{Body, MainFn, Parked};
+use super::body::{Body, Kept, MainEnd, MainFn};
 use crate::budget::{self, STOP_BUDGET};
 use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::exit::OUTPUT_BUDGET;
 use crate::items::{self, Dependency, ItemResource};
 use crate::log;
 use crate::progress::Progress;
-use crate::report::{Phase, ResourceReport};
+use crate::report::{Phase, ResourceOutcome, ResourceReport};
 use crate::state::State;
 use crate::tasks::Accepting;
 use crate::watchdog::with_grace;
@@ -83,9 +83,9 @@ pub(super) async fn run(
     phases.push(phase(state, "close", close_started));
 
     // 7. Report, logged; then what carries the logs is let go: the resources declared
-    // `telemetry` close, then main's locals (a `tracing-appender` guard) and the item
-    // resources' last handles drop.
+    // `telemetry` close, then the bindings main kept (a `tracing-appender` guard) drop.
     state.enter(Progress::Finishing);
+    let forget_panic = forget_items(state);
     let (tasks, failures) = state.tasks().outcomes();
     let mut report = Report {
         cause,
@@ -96,7 +96,7 @@ pub(super) async fn run(
         stragglers,
         unstopped,
         resources,
-        drop_panics: [stopped.body_panic, close_panic]
+        drop_panics: [stopped.body_panic, close_panic, forget_panic]
             .into_iter()
             .flatten()
             .collect(),
@@ -107,21 +107,52 @@ pub(super) async fn run(
     };
     report.log();
     log::flush((std::time::Instant::now() + OUTPUT_BUDGET).min(with_grace(triggered.deadline)));
+    let telemetry = state.resources().close_telemetry(deadline).await;
+    let kept_panic = drop_kept(state, stopped.kept);
+    after_the_report(&mut report, telemetry, kept_panic);
     report
-        .resources
-        .extend(state.resources().close_telemetry(deadline).await);
-    let late_panics = [
-        stopped.parked.and_then(Parked::drop_now),
-        forget_items(state),
-    ];
-    for panic in late_panics.into_iter().flatten() {
-        let line = panic.clone();
-        state
-            .log()
-            .event(move || tracing::error!(target: "graceful", "{line}"));
-        report.drop_panics.push(panic);
+}
+
+/// Drops what main kept: named by the watchdog, should a `Drop` block.
+fn drop_kept(state: &State, kept: Kept<'_>) -> Option<String> {
+    if kept.is_empty() {
+        return None;
     }
+    state.main().dropping_kept(true);
+    let panic = kept.drop_now();
+    state.main().dropping_kept(false);
+    panic
+}
+
+/// What failed after the report was logged (a telemetry resource's close, a kept binding's
+/// `Drop`) goes into it, and is said in a line of its own with the exit code it makes: the
+/// report already logged said what was known then.
+fn after_the_report(
+    report: &mut Report,
+    telemetry: Vec<ResourceReport>,
+    kept_panic: Option<String>,
+) {
+    let was_clean = report.is_clean();
+    let mut late: Vec<String> = telemetry
+        .iter()
+        .filter(|resource| resource.outcome != ResourceOutcome::Closed)
+        .map(ToString::to_string)
+        .collect();
+    late.extend(kept_panic.clone());
+    report.resources.extend(telemetry);
+    report.drop_panics.extend(kept_panic);
+    if late.is_empty() {
+        return;
+    }
+    let code = report.exit_code();
+    let then = if was_clean { ", no longer clean" } else { "" };
+    let line = format!(
+        "after the report: {}; exit code {code}{then}",
+        late.join("; ")
+    );
     report
+        .log
+        .event(move || tracing::error!(target: "graceful", exit_code = code, "{line}"));
 }
 
 /// Starts `main`'s body: the item resources open first, as part of it, tracked and bounded
@@ -130,12 +161,15 @@ fn start<'a, 's>(
     state: &'s Arc<State>,
     items: Vec<&'static ItemResource>,
     main: MainFn<'a>,
-) -> Body<'s, impl Future<Output = Result<(), String>> + use<'a>> {
+) -> Body<'s, 'a, impl Future<Output = MainEnd<'a>> + use<'a>> {
     let shutdown = Shutdown::new(state.clone());
     state.main().start(state.tasks().token());
     Body::new(state, async move {
         if !items::open_all(&shutdown, &items).await {
-            return Ok(());
+            return MainEnd {
+                result: Ok(()),
+                kept: Kept::none(),
+            };
         }
         // Logged once the resources are open, so that a subscriber installed by one of them
         // (a telemetry resource) shows it.
@@ -152,14 +186,17 @@ fn start<'a, 's>(
         });
         // A panic in main's body is a failure like any other: it must not skip the teardown.
         match CatchUnwind::new(main(shutdown)).await {
-            Ok(output) => output,
-            Err(message) => Err(format!("panicked: {message}")),
+            Ok(end) => end,
+            Err(message) => MainEnd {
+                result: Err(format!("panicked: {message}")),
+                kept: Kept::none(),
+            },
         }
     })
 }
 
 /// Running: until the trigger, or until main and every task have finished by themselves.
-async fn running<F: Future<Output = Result<(), String>>>(state: &State, body: &mut Body<'_, F>) {
+async fn running<'a, F: Future<Output = MainEnd<'a>>>(state: &State, body: &mut Body<'_, 'a, F>) {
     body.alongside(async {
         tokio::select! {
             () = state.trigger().trigger_token().cancelled() => {}
@@ -194,9 +231,9 @@ fn log_trigger_now(completed: bool, cause: &str, timeout: Duration, drain_delay:
 
 /// Drain delay: not ready, still serving, so load balancers notice. Cut short when nothing is
 /// left running.
-async fn drain_delay<F: Future<Output = Result<(), String>>>(
+async fn drain_delay<'a, F: Future<Output = MainEnd<'a>>>(
     state: &State,
-    body: &mut Body<'_, F>,
+    body: &mut Body<'_, 'a, F>,
     triggered_at: Instant,
     drain_deadline: Instant,
 ) {
@@ -227,9 +264,9 @@ fn cancel(state: &State) {
 /// Drain: every task and main's body finish what they took, or are aborted and named at the
 /// drain's deadline. Either way the group is closed at the end: a spawn from then
 /// on is aborted before it runs. Returns the stragglers.
-async fn drain<F: Future<Output = Result<(), String>>>(
+async fn drain<'a, F: Future<Output = MainEnd<'a>>>(
     state: &State,
-    body: &mut Body<'_, F>,
+    body: &mut Body<'_, 'a, F>,
     drain_deadline: Instant,
 ) -> Vec<(String, usize)> {
     let drain_started = Instant::now();
@@ -266,29 +303,29 @@ async fn drain<F: Future<Output = Result<(), String>>>(
 /// aborted are waited for, so that none is still in a poll or its `Drop` when the first
 /// resource closes. Returns main's error, the panic of its `Drop`, and the tasks that did not
 /// stop.
-async fn stop_group<F: Future<Output = Result<(), String>>>(
+async fn stop_group<'a, F: Future<Output = MainEnd<'a>>>(
     state: &State,
-    body: Body<'_, F>,
+    body: Body<'_, 'a, F>,
     deadline: Instant,
-) -> Stopped<F> {
+) -> Stopped<'a> {
     state.enter(Progress::Stopping);
-    let (main_error, body_panic, parked) = body.finish();
+    let (main_error, body_panic, kept) = body.finish();
     let stop_by = (Instant::now() + STOP_BUDGET).min(deadline);
     let unstopped = stop(state, stop_by, Tracked::Group).await;
     Stopped {
         main_error,
         body_panic,
-        parked,
+        kept,
         unstopped,
     }
 }
 
 /// What [`stop_group`] leaves.
-struct Stopped<F> {
+struct Stopped<'a> {
     main_error: Option<String>,
     body_panic: Option<String>,
-    /// Main's body, if it handed over its output and waits with its locals for the end.
-    parked: Option<Parked<F>>,
+    /// The bindings main kept for the end.
+    kept: Kept<'a>,
     unstopped: Vec<(String, usize)>,
 }
 

@@ -190,3 +190,54 @@ fn when_the_deadline_ends_a_blocked_process_a_telemetry_resource_is_flushed_firs
         "the deadline's message is not in the file:\n{text}"
     );
 }
+
+const BATCH: &str = env!("CARGO_BIN_EXE_batch");
+
+#[test]
+fn a_main_that_feeds_its_workers_and_returns_lets_them_finish_and_exits_0_by_itself() {
+    let service = Service::start(BATCH, "");
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "stderr:\n{}", exit.stderr);
+    // The sender dropped as main returned; the `_`-named binding only at the very end.
+    exit.assert_order(&["fed", "worker done after 3 jobs", "kept binding dropped"]);
+    assert!(
+        exit.stderr.contains("every task finished"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn a_kept_binding_that_panics_at_the_end_fails_the_exit_and_says_so_after_the_report() {
+    let service = Service::start(BATCH, "kept_panics");
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    assert!(
+        exit.stderr.contains(
+            "after the report: a binding kept by main panicked when dropped at the end: the exporter is gone; exit code 1, no longer clean"
+        ),
+        "stderr:\n{}",
+        exit.stderr
+    );
+    assert!(
+        exit.stderr.contains(
+            "graceful: shutdown failed (exit code 1): every task finished\n  a binding kept by main panicked"
+        ),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}
+
+#[test]
+fn a_kept_binding_whose_drop_blocks_is_cut_at_the_deadline_and_named() {
+    let service = Service::start(BATCH, "kept_blocks");
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "stderr:\n{}", exit.stderr);
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert!(
+        exit.stderr
+            .contains("Still running: `main`'s kept bindings (dropping)"),
+        "stderr:\n{}",
+        exit.stderr
+    );
+}

@@ -1,6 +1,6 @@
-//! A channel-fed worker, its sender a resource (as a handle resource is declared) and held by
-//! `main` too: the channel stays open until the teardown, so the worker cannot wait for it to
-//! close. It takes jobs until the cancel, then closes its receiver and runs what is buffered:
+//! A channel-fed worker, its sender a resource (as a handle resource is declared) and held by a
+//! producer task that runs past the cancel: the channel stays open until the teardown, so the
+//! worker cannot wait for it to close. It takes jobs until the cancel, then closes its receiver and runs what is buffered:
 //! every job the producer's `send` accepted is run.
 
 use std::time::Duration;
