@@ -10,6 +10,7 @@
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender, SyncSender};
 use std::time::Instant;
 
@@ -38,6 +39,11 @@ enum Line {
 
 static WRITER: OnceLock<Option<Sender<Line>>> = OnceLock::new();
 
+/// Lines queued, and lines written: when they are equal there is nothing to wait for, and a
+/// flush costs no round trip to the writer thread (the common case without a subscriber).
+static QUEUED: AtomicU64 = AtomicU64::new(0);
+static WRITTEN: AtomicU64 = AtomicU64::new(0);
+
 /// The writer, started on first use; `None` if its thread could not start (then nothing is
 /// written, which is still better than blocking).
 fn writer() -> Option<&'static Sender<Line>> {
@@ -51,8 +57,12 @@ fn writer() -> Option<&'static Sender<Line>> {
                     // Signals are the watchdog's: never handled on this thread.
                     let _blocked = Blocked::here();
                     for line in receiver {
+                        let counted = !matches!(line, Line::Flush(_));
                         // A panicking subscriber must not take the writer down with it.
                         let _ = std::panic::catch_unwind(AssertUnwindSafe(move || write(line)));
+                        if counted {
+                            WRITTEN.fetch_add(1, Ordering::Release);
+                        }
                     }
                 })
                 .ok()
@@ -136,12 +146,19 @@ pub(crate) fn stderr(text: String) {
 
 fn queue(line: Line) {
     if let Some(writer) = writer() {
-        let _ = writer.send(line);
+        // Counted before it is sent, so that a flush never misses it.
+        QUEUED.fetch_add(1, Ordering::AcqRel);
+        if writer.send(line).is_err() {
+            WRITTEN.fetch_add(1, Ordering::Release);
+        }
     }
 }
 
 /// Waits until every line queued so far is written, or until `bound`, whichever comes first.
 pub(crate) fn flush(bound: Instant) {
+    if WRITTEN.load(Ordering::Acquire) == QUEUED.load(Ordering::Acquire) {
+        return;
+    }
     let Some(writer) = writer() else { return };
     let (done, written) = mpsc::sync_channel(1);
     if writer.send(Line::Flush(done)).is_ok() {

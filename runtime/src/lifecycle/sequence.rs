@@ -106,7 +106,12 @@ pub(super) async fn run(
         log: state.log().clone(),
     };
     report.log();
-    log::flush((std::time::Instant::now() + OUTPUT_BUDGET).min(with_grace(triggered.deadline)));
+    // Written out before what may carry it is let go. Without any, `Report::exit` flushes:
+    // a wait for the writer thread here would only lengthen the exit.
+    if !stopped.kept.is_empty() || state.resources().has_telemetry() {
+        let bound = (std::time::Instant::now() + OUTPUT_BUDGET).min(with_grace(triggered.deadline));
+        log::flush(bound);
+    }
     let telemetry = state.resources().close_telemetry(deadline).await;
     let kept_panic = drop_kept(state, stopped.kept);
     after_the_report(&mut report, telemetry, kept_panic);

@@ -137,6 +137,11 @@ impl Resources {
         reports
     }
 
+    /// Whether any resource carries telemetry.
+    pub(crate) fn has_telemetry(&self) -> bool {
+        !lock(&self.telemetry).is_empty()
+    }
+
     /// What the telemetry resources flush when the process must end at once.
     pub(crate) fn flushers(&self) -> Vec<Flusher> {
         lock(&self.flushers).clone()
