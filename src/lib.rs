@@ -38,8 +38,8 @@
 //! }
 //! ```
 //!
-//! `main` may spawn its tasks and return at once: a binding it names `_guard` (a log writer's
-//! guard) lives until the end of the shutdown all the same. Every argument of the attribute is on [`macro@main`];
+//! `main` may spawn its tasks and return at once: a top-level `_`-named binding the body never
+//! names again (`let _guard`, a log writer's guard) lives until the end of the shutdown. Every argument of the attribute is on [`macro@main`];
 //! resources can also be declared on functions anywhere in the program with
 //! `#[graceful::resource(order = N)] async fn`: see [`macro@resource`].
 //!
@@ -60,7 +60,8 @@
 //!    `main`'s `_`-named bindings drop.
 //!
 //! A second signal exits at once. The deadline (`timeout`, 30 s by default) holds whatever the
-//! runtime does: a thread of graceful's own ends the process 0.5 s past it.
+//! runtime does: a thread of graceful's own ends the process 0.5 s past it (plus at most 0.3 s
+//! for the last lines and the telemetry resources' `flush_now`).
 //!
 //! # Exit codes
 //!
@@ -73,8 +74,8 @@
 //! # Under Kubernetes
 //!
 //! Kubernetes sends SIGTERM, then SIGKILL after `terminationGracePeriodSeconds` (30 by
-//! default). Give the pod a grace period longer than `drain_delay + timeout` plus a second:
-//! `timeout = "25s"` fits the default. Serve [`axum::health`]'s `/readyz`
+//! default). Give the pod a grace period longer than `timeout` (which covers the drain delay,
+//! the drain and the closes) plus a second: `timeout = "25s"` fits the default. Serve [`axum::health`]'s `/readyz`
 //! (or [`Readiness::is_ready`]) as the readiness probe, so that traffic moves away from the
 //! trigger on; `drain_delay` is the in-process form of a `preStop` sleep. `GRACEFUL_TIMEOUT`
 //! and `GRACEFUL_DRAIN_DELAY` override the attribute's values from the manifest.

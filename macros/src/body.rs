@@ -277,9 +277,10 @@ fn resource_attribute(token: &TokenTree, krate: &[String]) -> Option<Span> {
     is_resource_path(meta.path(), krate).then(|| group.span())
 }
 
-/// `resource`, or `resource` under the crate's path (`graceful::resource`, `::graceful::resource`,
-/// or the path given as `crate = "..."`): another crate's attribute that happens to be called
-/// `resource` under its own path is left alone.
+/// `resource`, or `resource` under the crate's path: `graceful::resource` and
+/// `::graceful::resource` by default, `g::resource` with `crate = "::g"` (and then not
+/// `graceful::resource`). Another crate's attribute that happens to be called `resource` under
+/// its own path is left alone.
 fn is_resource_path(path: &syn::Path, krate: &[String]) -> bool {
     let segments: Vec<String> = path
         .segments

@@ -1,4 +1,4 @@
-//! The attributes of [`graceful`](https://docs.rs/graceful). Depend on `graceful`, which
+//! The attributes of [`graceful`](https://docs.rs/gracefully). Depend on the `gracefully` package (library `graceful`), which
 //! re-exports them next to the runtime they expand to.
 //!
 //! Each attribute is a thin shim over a function on `proc_macro2` tokens, with one stage per
@@ -67,7 +67,8 @@ use proc_macro::TokenStream;
 ///
 /// A top-level binding whose name starts with `_` (`let _guard = …;`) and that the body never
 /// names again lives until the very end of the shutdown, after the report is written: a log
-/// writer's guard flushes graceful's last lines too. Every other local drops when the body
+/// writer's guard flushes graceful's last lines too (on a forced exit no `Drop` runs: use a
+/// `telemetry` resource and its `flush_now` for that). Every other local drops when the body
 /// returns, as in any function; a `?` or an early `return` drops everything then. An error is
 /// reported with its causes (its sources, or the chain of an `anyhow` or `eyre` error).
 ///
@@ -87,11 +88,11 @@ use proc_macro::TokenStream;
 /// its function. Anywhere else it is an error; on a `let` in a function without
 /// `#[graceful::main]`, rustc reports E0658 (attributes on statements are unstable).
 ///
-/// [`Shutdown`]: https://docs.rs/graceful/latest/graceful/struct.Shutdown.html
-/// [`Shutdown::cancelled`]: https://docs.rs/graceful/latest/graceful/struct.Shutdown.html#method.cancelled
-/// [`Resource<T>`]: https://docs.rs/graceful/latest/graceful/struct.Resource.html
-/// [`Close`]: https://docs.rs/graceful/latest/graceful/trait.Close.html
-/// [`Close::flush_now`]: https://docs.rs/graceful/latest/graceful/trait.Close.html#method.flush_now
+/// [`Shutdown`]: https://docs.rs/gracefully/latest/graceful/struct.Shutdown.html
+/// [`Shutdown::cancelled`]: https://docs.rs/gracefully/latest/graceful/struct.Shutdown.html#method.cancelled
+/// [`Resource<T>`]: https://docs.rs/gracefully/latest/graceful/struct.Resource.html
+/// [`Close`]: https://docs.rs/gracefully/latest/graceful/trait.Close.html
+/// [`Close::flush_now`]: https://docs.rs/gracefully/latest/graceful/trait.Close.html#method.flush_now
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::main(args.into(), item.into()).into()
@@ -160,11 +161,11 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// into the binary: name something from it, such as `use that_crate as _;`. Where that cannot
 /// work, declare the resource with `#[resource]` on a `let` in `main`.
 ///
-/// [`Shutdown`]: https://docs.rs/graceful/latest/graceful/struct.Shutdown.html
-/// [`Shutdown::resource`]: https://docs.rs/graceful/latest/graceful/struct.Shutdown.html#method.resource
-/// [`Resource<T>`]: https://docs.rs/graceful/latest/graceful/struct.Resource.html
-/// [`Close`]: https://docs.rs/graceful/latest/graceful/trait.Close.html
-/// [`BoxError`]: https://docs.rs/graceful/latest/graceful/type.BoxError.html
+/// [`Shutdown`]: https://docs.rs/gracefully/latest/graceful/struct.Shutdown.html
+/// [`Shutdown::resource`]: https://docs.rs/gracefully/latest/graceful/struct.Shutdown.html#method.resource
+/// [`Resource<T>`]: https://docs.rs/gracefully/latest/graceful/struct.Resource.html
+/// [`Close`]: https://docs.rs/gracefully/latest/graceful/trait.Close.html
+/// [`BoxError`]: https://docs.rs/gracefully/latest/graceful/type.BoxError.html
 #[proc_macro_attribute]
 pub fn resource(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::resource(args.into(), item.into()).into()

@@ -87,8 +87,8 @@ pub fn end(result: Result<(), String>, kept: Kept<'_>) -> MainEnd<'_> {
 
 /// `main`'s output, rendered with the most its type offers. Where the attribute expands, the
 /// type is known, so a method call on `&MainResult<R>` picks [`RenderError::main_result`] when
-/// `R` is `Result<(), E>` with `E: std::error::Error` (its sources, as `Termination` shows
-/// them), and otherwise [`Fallback::main_result`], through `Deref`, which takes any
+/// `R` is `Result<(), E>` with `E: std::error::Error` (with its sources, `: `-separated), and
+/// otherwise [`Fallback::main_result`], through `Deref`, which takes any
 /// `R: MainOutput` and says what it accepts when `R` is not one.
 pub struct MainResult<R>(Fallback<R>);
 

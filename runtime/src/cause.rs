@@ -17,7 +17,7 @@ pub enum Cause {
     TaskFailed {
         /// The name given to `spawn`.
         task: String,
-        /// The error, rendered with `Display`.
+        /// The error, rendered with `Display` and its causes.
         error: String,
     },
     /// A task panicked.

@@ -23,7 +23,9 @@ impl Report {
     /// even if the log, stderr or stdout's final flush is stuck.
     ///
     /// ```no_run
-    /// // In `fn main`, what `#[graceful::main]` generates, for code that does not use it:
+    /// // In `fn main`, what `#[graceful::main]` generates, for code that does not use it
+    /// // (without the attribute nothing of the closure is kept to the end: a guard that must
+    /// // outlive the report belongs in a `telemetry` resource):
     /// graceful::Config::new()
     ///     .run(|shutdown| async move {
     ///         shutdown.spawn("worker", async {});

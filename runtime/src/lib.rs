@@ -1,8 +1,9 @@
-//! The runtime behind [`graceful`](https://docs.rs/graceful): the [`Shutdown`] handle, the task
-//! group, signal handling, the deadline and the ordered teardown.
+//! The runtime behind [`graceful`](https://docs.rs/gracefully): the [`Shutdown`] handle, the
+//! task group, signal handling, the deadline and the ordered teardown.
 //!
-//! Depend on `graceful` rather than on this crate: it re-exports everything here together
-//! with the `#[graceful::main]` and `#[graceful::resource]` attributes.
+//! Depend on the `gracefully` package (its library is `graceful`) rather than on this crate: it
+//! re-exports everything here together with the `#[graceful::main]` and
+//! `#[graceful::resource]` attributes.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 // Unsafe code lives in two places only, each allowed where it is: the signal handlers and the
 // self-pipe (`signals::os`), and the exit that skips every destructor (`watchdog::exit_now`).

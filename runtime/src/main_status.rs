@@ -35,7 +35,7 @@ impl MainStatus {
         *kept = Some(output);
         drop(kept);
         self.running.store(false, Ordering::Release);
-        // No longer work that the drain waits for, even while its locals live on.
+        // No longer work that the drain waits for, even while the bindings it kept live on.
         drop(lock(&self.token).take());
         true
     }

@@ -15,7 +15,8 @@ pub(crate) enum Progress {
     /// The drain is over: dropping main's body, waiting for the aborted tasks to stop.
     Stopping = 4,
     Closing = 5,
-    /// After the last close: dropping the resources, stopping the runtime.
+    /// After the last close: the report, the `telemetry` closes, dropping what main kept and
+    /// the resources, stopping the runtime.
     Finishing = 6,
 }
 

@@ -28,12 +28,14 @@ pub struct Report {
     pub unstopped: Vec<(String, usize)>,
     /// Every resource in the order it was closed.
     pub resources: Vec<ResourceReport>,
-    /// Panics of `Drop` after the drain: main's body dropped at the deadline, the last handle
-    /// of a resource. One message each.
+    /// Panics after the drain: of a `Drop` (main's body dropped at the deadline, the last
+    /// handle of a resource, a `_`-named binding main kept), or of the teardown itself. One
+    /// message each.
     pub drop_panics: Vec<String>,
     /// The configured deadline.
     pub timeout: Duration,
-    /// From the trigger to the end of the teardown.
+    /// From the trigger to the end of the close phase (the `telemetry` closes and main's kept
+    /// bindings come after).
     pub elapsed: Duration,
     /// The shutdown's deadline, which also bounds [`exit`](Self::exit).
     pub(crate) deadline: Option<Instant>,
@@ -81,7 +83,7 @@ pub struct TaskFailure {
     pub task: String,
     /// Whether it panicked (`false`: it returned an error).
     pub panicked: bool,
-    /// The error's `Display`, or the panic message.
+    /// The error's `Display` with its sources, or the panic message.
     pub message: String,
 }
 

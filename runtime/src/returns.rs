@@ -42,9 +42,9 @@ impl<E: Into<BoxError>> Outcome for Result<(), E> {
 /// The return type of a `#[graceful::main]` function or of the closure given to
 /// [`Config::run`](crate::Config::run): `()`, or `Result<(), E>` where `E: Display`.
 ///
-/// The error is shown with its causes, as `fn main` shows them through `Termination`, but on
-/// one line: a `Box<dyn Error>` (such as [`BoxError`]) with each of its sources, an `anyhow` or
-/// `eyre` error with its chain (its alternate form, `{:#}`), anything else with its `Display`.
+/// The error is shown with its causes, on one line (where `fn main` would print its `Debug`):
+/// a `Box<dyn Error>` (such as [`BoxError`]) with each of its sources, an `anyhow` or `eyre`
+/// error with its chain (its alternate form, `{:#}`), anything else with its `Display`.
 /// A `#[graceful::main]` function returning another `std::error::Error` gets its sources too.
 ///
 /// ```
@@ -72,7 +72,7 @@ impl<E: Into<BoxError>> Outcome for Result<(), E> {
     note = "return `()` or `Result<(), E>` where `E: Display`, such as `Result<(), graceful::BoxError>`"
 )]
 pub trait MainOutput {
-    /// Success, or the error's `Display`.
+    /// Success, or the error's `Display` with its causes.
     fn into_main_result(self) -> Result<(), String>;
 }
 

@@ -169,8 +169,9 @@ impl Shutdown {
     }
 
     /// Runs `future` until shutdown is cancelled: `Some(output)` if it finished first, `None`
-    /// from the cancel on (the end of the drain delay). Made for worker loops: once the drain delay is over no new job
-    /// is taken, while a job already taken is never cancelled by shutdown.
+    /// from the cancel on (the end of the drain delay). Made for worker loops: once the drain
+    /// delay is over no new job is taken, while a job already taken is never cancelled by
+    /// shutdown.
     ///
     /// The future may borrow (`rx.recv()`, `listener.accept()`); it is dropped if shutdown
     /// wins, so it should be cancel-safe, as those are. When both are ready, shutdown wins.
@@ -182,6 +183,11 @@ impl Shutdown {
     /// shutdown.spawn("worker", async move {
     ///     while let Some(Some(job)) = worker.until_shutdown(queue.recv()).await {
     ///         let _ = job; // runs to the end: shutdown never cancels a job taken
+    ///     }
+    ///     // The cancel: take nothing new, run what was accepted into the channel.
+    ///     queue.close();
+    ///     while let Some(job) = queue.recv().await {
+    ///         let _ = job;
     ///     }
     /// });
     /// jobs.send(1).await.unwrap();
