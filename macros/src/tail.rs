@@ -102,7 +102,10 @@ fn bound(pieces: &[Piece]) -> Vec<Ident> {
             continue;
         };
         for statement in statements {
-            if let Stmt::Local(local) = statement {
+            // A `let` under `#[cfg]` may not exist: naming its bindings would not compile.
+            if let Stmt::Local(local) = statement
+                && !local.attrs.iter().any(|attr| attr.path().is_ident("cfg"))
+            {
                 underscored(&local.pat, &mut names);
             }
         }

@@ -14,6 +14,9 @@ impl Drop for Guard {
 #[graceful::main(flavor = "current_thread")]
 async fn main(shutdown: graceful::Shutdown) -> Result<(), String> {
     let (_named_again, _kept) = (Guard("named again"), Guard("kept"));
+    // Not compiled in: nothing may name it at the end.
+    #[cfg(any())]
+    let _absent = Guard("absent");
     println!("{}", _named_again.0);
     shutdown.trigger("done");
     loop {
