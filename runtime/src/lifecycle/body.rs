@@ -74,21 +74,9 @@ impl std::fmt::Debug for Kept<'_> {
 pub(super) struct Body<'s, 'a, F: Future> {
     state: &'s State,
     running: Option<Pin<Box<F>>>,
+    /// `main`'s error, once it has returned one.
+    error: Option<String>,
     kept: Kept<'a>,
-}
-
-/// `main`'s body has ended, with `output`: the first time, a failure starts shutdown.
-pub(crate) fn returned(state: &State, output: Result<(), String>) {
-    let error = output.as_ref().err().cloned();
-    if !state.main().returned(output) {
-        return;
-    }
-    if let Some(error) = error {
-        state.trigger().begin(Cause::MainFailed(error.clone()));
-        state.log().event(move || {
-            tracing::error!(target: "graceful", "main returned an error: {error}");
-        });
-    }
 }
 
 impl<'s, 'a, F: Future<Output = MainEnd<'a>>> Body<'s, 'a, F> {
@@ -96,6 +84,7 @@ impl<'s, 'a, F: Future<Output = MainEnd<'a>>> Body<'s, 'a, F> {
         Body {
             state,
             running: Some(Box::pin(future)),
+            error: None,
             kept: Kept::none(),
         }
     }
@@ -110,12 +99,26 @@ impl<'s, 'a, F: Future<Output = MainEnd<'a>>> Body<'s, 'a, F> {
                 biased;
                 value = work.as_mut() => return value,
                 end = running.as_mut() => {
+                    // Dropping the finished future releases its slot in the task tracker.
                     self.running = None;
+                    self.state.main().running(false);
                     self.kept = end.kept;
-                    returned(self.state, end.result);
+                    if let Err(error) = end.result {
+                        self.returned_error(error);
+                    }
                 }
             }
         }
+    }
+
+    /// A failure of `main` starts shutdown.
+    fn returned_error(&mut self, error: String) {
+        self.state.trigger().begin(Cause::MainFailed(error.clone()));
+        let line = error.clone();
+        self.state.log().event(move || {
+            tracing::error!(target: "graceful", "main returned an error: {line}");
+        });
+        self.error = Some(error);
     }
 
     /// Whether `main` has returned.
@@ -130,13 +133,13 @@ impl<'s, 'a, F: Future<Output = MainEnd<'a>>> Body<'s, 'a, F> {
         let Body {
             state,
             running,
+            error,
             kept,
         } = self;
-        let error = state.main().error();
         let Some(running) = running else {
             return (error, None, kept);
         };
-        state.main().dropped();
+        state.main().running(false);
         let panic = catch_unwind(AssertUnwindSafe(move || drop(running)))
             .err()
             .map(|panic| {

@@ -168,36 +168,40 @@ fn start<'a, 's>(
     main: MainFn<'a>,
 ) -> Body<'s, 'a, impl Future<Output = MainEnd<'a>> + use<'a>> {
     let shutdown = Shutdown::new(state.clone());
-    state.main().start(state.tasks().token());
-    Body::new(state, async move {
-        if !items::open_all(&shutdown, &items).await {
-            return MainEnd {
-                result: Ok(()),
-                kept: Kept::none(),
-            };
-        }
-        // Logged once the resources are open, so that a subscriber installed by one of them
-        // (a telemetry resource) shows it.
-        let config = shutdown.state().config();
-        let (timeout, drain_delay, resources) = (config.timeout, config.drain_delay, items.len());
-        shutdown.state().log().event(move || {
-            tracing::info!(
-                target: "graceful",
-                timeout_ms = timeout.as_millis() as u64,
-                drain_delay_ms = drain_delay.as_millis() as u64,
-                resources,
-                "service starting; shutdown deadline {timeout:?} (drain delay {drain_delay:?})",
-            );
-        });
-        // A panic in main's body is a failure like any other: it must not skip the teardown.
-        match CatchUnwind::new(main(shutdown)).await {
-            Ok(end) => end,
-            Err(message) => MainEnd {
-                result: Err(format!("panicked: {message}")),
-                kept: Kept::none(),
-            },
-        }
-    })
+    state.main().running(true);
+    Body::new(
+        state,
+        state.tasks().track(async move {
+            if !items::open_all(&shutdown, &items).await {
+                return MainEnd {
+                    result: Ok(()),
+                    kept: Kept::none(),
+                };
+            }
+            // Logged once the resources are open, so that a subscriber installed by one of them
+            // (a telemetry resource) shows it.
+            let config = shutdown.state().config();
+            let (timeout, drain_delay, resources) =
+                (config.timeout, config.drain_delay, items.len());
+            shutdown.state().log().event(move || {
+                tracing::info!(
+                    target: "graceful",
+                    timeout_ms = timeout.as_millis() as u64,
+                    drain_delay_ms = drain_delay.as_millis() as u64,
+                    resources,
+                    "service starting; shutdown deadline {timeout:?} (drain delay {drain_delay:?})",
+                );
+            });
+            // A panic in main's body is a failure like any other: it must not skip the teardown.
+            match CatchUnwind::new(main(shutdown)).await {
+                Ok(end) => end,
+                Err(message) => MainEnd {
+                    result: Err(format!("panicked: {message}")),
+                    kept: Kept::none(),
+                },
+            }
+        }),
+    )
 }
 
 /// Running: until the trigger, or until main and every task have finished by themselves.

@@ -24,7 +24,6 @@ use std::task::{Context, Poll, ready};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
-use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use crate::catch_unwind::CatchUnwind;
 use crate::log::Log;
@@ -81,9 +80,9 @@ impl TaskGroup {
         let _ = self.runtime.set(runtime);
     }
 
-    /// Counts work that is not a spawned task (the body of `main`) while the token lives.
-    pub(crate) fn token(&self) -> TaskTrackerToken {
-        self.tracker.token()
+    /// Counts a future that is not a spawned task (the body of `main`) as running work.
+    pub(crate) fn track<F: Future>(&self, future: F) -> impl Future<Output = F::Output> + use<F> {
+        self.tracker.track_future(future)
     }
 
     /// Resolves once nothing tracked is running.
