@@ -82,20 +82,34 @@
 //!
 //! # Testing your shutdown
 //!
-//! [`Config::run`] runs the same sequence and returns the [`Report`] instead of exiting, so a
-//! plain `#[test]` can assert the cause, the task counts and each resource's outcome:
+//! [`graceful::test`](crate::test) runs a service in a test, in-process: the same sequence,
+//! on the test's runtime (tokio's paused clock included), with the signals delivered by the
+//! test and no handler installed in the test binary, so tests run in parallel. It returns the
+//! [`Report`], with helpers to assert the close order, each resource's outcome, what was
+//! aborted and the exit code:
 //!
 //! ```
-//! let report = graceful::Config::new().run(|shutdown| async move {
-//!     shutdown.spawn("job", async { Ok::<(), std::io::Error>(()) });
-//!     shutdown.trigger("test over");
-//! });
+//! use graceful::{Config, Signal};
+//! use graceful::test::Service;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let report = Service::new(Config::new())
+//!     .run(
+//!         |shutdown| async move {
+//!             shutdown.spawn("job", async { Ok::<(), std::io::Error>(()) });
+//!         },
+//!         |control| async move { control.signal(Signal::Terminate) },
+//!     )
+//!     .await;
 //! assert_eq!(report.exit_code(), 0);
-//! assert_eq!(report.tasks[0].succeeded, 1);
+//! assert_eq!(report.task("job").unwrap().succeeded, 1);
+//! # }
 //! ```
 //!
-//! For signals and the deadline, build the service as a binary, start it from the test and send
-//! it a real SIGTERM: that is how this crate's own tests run.
+//! [`graceful::test::shutdown`](crate::test::shutdown) makes a handle on its own, to unit-test
+//! a handler or a worker; for the process itself (its signal handlers, the watchdog, the exit),
+//! build the service as a binary, start it from the test and send it a real SIGTERM, as this
+//! crate's own tests do.
 //!
 //! # Feature flags
 //!
@@ -116,6 +130,8 @@ pub use graceful_runtime::{
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use graceful_runtime::axum;
+
+pub use graceful_runtime::test;
 
 #[doc(hidden)]
 pub mod __private {

@@ -148,6 +148,12 @@ impl Config {
         self.with_overrides(|name| std::env::var_os(name))
     }
 
+    /// Checks every setting as [`with_env_overrides`](Self::with_env_overrides) does, without
+    /// the environment: a test's run is what the test says.
+    pub(crate) fn checked(self) -> Result<Self, String> {
+        self.with_overrides(|_| None)
+    }
+
     fn with_overrides(
         mut self,
         lookup: impl Fn(&str) -> Option<std::ffi::OsString>,

@@ -20,6 +20,7 @@ mod config;
 mod duration;
 mod error;
 mod exit;
+mod in_process;
 mod items;
 mod lifecycle;
 mod log;
@@ -34,6 +35,7 @@ mod signals;
 mod state;
 mod sync;
 mod tasks;
+pub mod test;
 mod trigger;
 mod watchdog;
 

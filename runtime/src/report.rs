@@ -4,8 +4,8 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::Cause;
 use crate::log::Log;
+use crate::{Cause, Signal};
 
 /// Outcome of one shutdown sequence.
 #[derive(Clone, Debug)]
@@ -37,6 +37,11 @@ pub struct Report {
     /// From the trigger to the end of the close phase (the `telemetry` closes and main's kept
     /// bindings come after).
     pub elapsed: Duration,
+    /// The second signal, in a run of [`graceful::test`](crate::test): it ended the run at
+    /// once, as it ends a process with exit code 128 + its number (in a process, there is no
+    /// report then). What had not finished was aborted and is in
+    /// [`stragglers`](Self::stragglers); no resource closed after it.
+    pub forced: Option<Signal>,
     /// The shutdown's deadline, which also bounds [`exit`](Self::exit).
     pub(crate) deadline: Option<Instant>,
     /// Where the report is logged: the subscriber of the code that ran the service.
@@ -213,6 +218,7 @@ impl Report {
             drop_panics: Vec::new(),
             timeout,
             elapsed: Duration::ZERO,
+            forced: None,
             deadline: None,
             log: Log::here(),
         };
@@ -230,7 +236,8 @@ impl Report {
     /// assert!(!report.is_clean()); // a task failed: shutdown started with it as the cause
     /// ```
     pub fn is_clean(&self) -> bool {
-        !self.cause.is_failure()
+        self.forced.is_none()
+            && !self.cause.is_failure()
             && self.main_error.is_none()
             && self.failures.is_empty()
             && self.stragglers.is_empty()
@@ -242,8 +249,9 @@ impl Report {
                 .all(|r| r.outcome == ResourceOutcome::Closed)
     }
 
-    /// 0 when clean, 1 otherwise. (A second signal exits at once with 128 + its number and
-    /// produces no report.)
+    /// 0 when clean, 1 otherwise; 128 + the signal's number when a second signal
+    /// [forced](Self::forced) the end (in a process it exits at once with that code, and
+    /// produces no report).
     ///
     /// ```
     /// let report = graceful::Config::new().run(|shutdown| async move {
@@ -252,7 +260,87 @@ impl Report {
     /// assert_eq!(report.exit_code(), 0);
     /// ```
     pub fn exit_code(&self) -> i32 {
-        if self.is_clean() { 0 } else { 1 }
+        match self.forced {
+            Some(signal) => signal.forced_exit_code(),
+            None if self.is_clean() => 0,
+            None => 1,
+        }
+    }
+
+    /// The resources in the order their closes ran, whatever their outcome (the ones declared
+    /// `telemetry` last): what a test compares with the order it expects.
+    ///
+    /// ```
+    /// # use graceful::{BoxError, Close, Config};
+    /// struct Named;
+    /// impl Close for Named {}
+    /// let report = Config::new().run(|shutdown| async move {
+    ///     # let register = |name: &'static str| graceful::__private::register(
+    ///     #     &shutdown,
+    ///     #     graceful::__private::ResourceSpec {
+    ///     #         name, order: None, timeout: None,
+    ///     #         stage: graceful::__private::Stage::Body, telemetry: false,
+    ///     #     },
+    ///     #     Named,
+    ///     # );
+    ///     // `#[resource] let db = …;` then `#[resource] let cache = …;` in `main`
+    ///     register("db");
+    ///     register("cache");
+    ///     shutdown.trigger("done");
+    /// });
+    /// assert_eq!(report.close_order(), ["cache", "db"]);
+    /// ```
+    pub fn close_order(&self) -> Vec<&str> {
+        self.resources
+            .iter()
+            .map(|resource| resource.name.as_str())
+            .collect()
+    }
+
+    /// How the resource named `name` closed, if there is one.
+    ///
+    /// ```
+    /// let report = graceful::Config::new().run(|shutdown| async move { shutdown.trigger("done") });
+    /// assert_eq!(report.resource("db"), None); // this service has no resource
+    /// ```
+    pub fn resource(&self, name: &str) -> Option<&ResourceOutcome> {
+        self.resources
+            .iter()
+            .find(|resource| resource.name == name)
+            .map(|resource| &resource.outcome)
+    }
+
+    /// The tasks spawned under `name`: how many succeeded, failed and were aborted.
+    ///
+    /// ```
+    /// let report = graceful::Config::new().run(|shutdown| async move {
+    ///     shutdown.spawn("job", async {});
+    /// });
+    /// let job = report.task("job").expect("spawned");
+    /// assert_eq!((job.succeeded, job.failed, job.aborted), (1, 0, 0));
+    /// ```
+    pub fn task(&self, name: &str) -> Option<&TaskReport> {
+        self.tasks.iter().find(|task| task.name == name)
+    }
+
+    /// The names of the work aborted because it was still running when the drain's time ran
+    /// out (or when a second signal forced the end), in the order they were first spawned.
+    ///
+    /// ```
+    /// let report = graceful::Config::new()
+    ///     .timeout(std::time::Duration::from_millis(300))
+    ///     .run(|shutdown| async move {
+    ///         shutdown.spawn("stuck", std::future::pending::<()>());
+    ///         shutdown.trigger("done");
+    ///     });
+    /// assert_eq!(report.aborted(), ["stuck"]);
+    /// assert_eq!(report.exit_code(), 1);
+    /// ```
+    pub fn aborted(&self) -> Vec<&str> {
+        self.stragglers
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect()
     }
 
     /// The lines an operator needs when the exit was not clean: the cause, each failed or
@@ -267,6 +355,12 @@ impl Report {
     pub fn summary(&self) -> String {
         let code = self.exit_code();
         let header = match &self.cause {
+            cause if self.forced.is_some() => {
+                let signal = self.forced.map_or("", Signal::name);
+                format!(
+                    "graceful: exited at once (exit code {code}): received {signal} again, while shutting down ({cause})"
+                )
+            }
             Cause::Startup(error) => {
                 format!("graceful: could not start (exit code {code}): {error}")
             }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::Config;
+use crate::in_process::{InProcess, Step};
 use crate::log::Log;
 use crate::main_status::MainStatus;
 use crate::progress::Progress;
@@ -26,10 +27,21 @@ pub(crate) struct State {
     tasks: Arc<TaskGroup>,
     resources: Resources,
     provided: Provided,
+    /// Set for a run of the test kit, in-process.
+    in_process: Option<InProcess>,
 }
 
 impl State {
     pub(crate) fn new(config: Config) -> Arc<Self> {
+        Self::with(config, None)
+    }
+
+    /// The state of a run of the test kit: no process around it.
+    pub(crate) fn new_in_process(config: Config) -> Arc<Self> {
+        Self::with(config, Some(InProcess::new()))
+    }
+
+    fn with(config: Config, in_process: Option<InProcess>) -> Arc<Self> {
         let log = Log::here();
         let trigger = Arc::new(Trigger::new(config.timeout));
         Arc::new(State {
@@ -38,6 +50,7 @@ impl State {
             provided: Provided::default(),
             progress: AtomicU8::new(Progress::Building as u8),
             main: MainStatus::default(),
+            in_process,
             config,
             trigger,
             log,
@@ -70,6 +83,20 @@ impl State {
 
     pub(crate) fn enter(&self, progress: Progress) {
         self.progress.store(progress as u8, Ordering::Release);
+        if let Some(in_process) = &self.in_process {
+            let step = match progress {
+                Progress::Building | Progress::Running => return,
+                Progress::DrainDelay => Step::DrainDelay,
+                Progress::Draining | Progress::Stopping => Step::Draining,
+                Progress::Closing | Progress::Finishing => Step::Closing,
+            };
+            in_process.reach(step);
+        }
+    }
+
+    /// What a run of the test kit adds; `None` in a process of its own.
+    pub(crate) fn in_process(&self) -> Option<&InProcess> {
+        self.in_process.as_ref()
     }
 
     pub(crate) fn progress(&self) -> Progress {

@@ -63,7 +63,9 @@ impl Trigger {
     /// no output (the lifecycle logs the start when it wakes), no allocation beyond the cause,
     /// and a deadline that cannot overflow.
     pub(crate) fn begin(&self, cause: Cause) -> bool {
-        let at = Instant::now();
+        // Tokio's clock: the same instant as the system's, but on a runtime whose clock a test
+        // paused, where the sequence's timers measure the drain delay and the deadline.
+        let at = tokio::time::Instant::now().into_std();
         let deadline = at.checked_add(self.timeout).unwrap_or(at);
         if self
             .triggered

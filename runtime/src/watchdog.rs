@@ -243,21 +243,7 @@ impl Runs {
         }
         for run in &mut self.running {
             run.signals += 1;
-            // The trigger first: starting shutdown never waits for the line that says so.
-            let started = run.state.trigger().begin(Cause::Signal(signal));
-            let message = match run.state.trigger().triggered() {
-                Some(triggered) if !started => format!(
-                    "received {signal} while already shutting down ({}); send it again to exit at once",
-                    triggered.cause
-                ),
-                _ => format!(
-                    "received {signal}: shutting down within {:?}; send it again to exit at once",
-                    run.state.config().timeout
-                ),
-            };
-            run.state
-                .log()
-                .announce(tracing::Level::WARN, Some(signal), message);
+            first_signal(&run.state, signal);
         }
     }
 
@@ -292,9 +278,34 @@ impl Run {
     }
 }
 
+/// A run's first signal: shutdown starts with it as the cause (unless it has started), and
+/// the line says so. The trigger first: starting shutdown never waits for the line.
+pub(crate) fn first_signal(state: &State, signal: Signal) {
+    let started = state.trigger().begin(Cause::Signal(signal));
+    let message = match state.trigger().triggered() {
+        Some(triggered) if !started => format!(
+            "received {signal} while already shutting down ({}); send it again to exit at once",
+            triggered.cause
+        ),
+        _ => format!(
+            "received {signal}: shutting down within {:?}; send it again to exit at once",
+            state.config().timeout
+        ),
+    };
+    state
+        .log()
+        .announce(tracing::Level::WARN, Some(signal), message);
+}
+
+/// The line of a second signal.
+pub(crate) fn forced_message(signal: Signal) -> String {
+    let code = signal.forced_exit_code();
+    format!("received {signal} again: exiting at once with code {code}")
+}
+
 fn force_exit(signal: Signal, running: &[Run]) -> ! {
     let code = signal.forced_exit_code();
-    let message = format!("received {signal} again: exiting at once with code {code}");
+    let message = forced_message(signal);
     match running.first() {
         Some(run) => run
             .state
@@ -309,7 +320,7 @@ fn force_exit(signal: Signal, running: &[Run]) -> ! {
 
 /// Runs the `flush_now` of every telemetry resource of `states`, on a thread of its own, and
 /// waits for them [`FLUSH_NOW`] at most: a flush that blocks cannot hold the exit.
-fn flush_telemetry<'a>(states: impl Iterator<Item = &'a State>) {
+pub(crate) fn flush_telemetry<'a>(states: impl Iterator<Item = &'a State>) {
     let flushers: Vec<_> = states
         .flat_map(|state| state.resources().flushers())
         .collect();

@@ -12,6 +12,7 @@
 mod inject;
 mod open;
 mod plan;
+mod select;
 
 use std::any::TypeId;
 use std::fmt;
@@ -26,6 +27,7 @@ use crate::{BoxError, Close, Outcome, Resource, Shutdown};
 pub use inject::{Injectable, inject};
 pub(crate) use open::open_all;
 pub(crate) use plan::check;
+pub(crate) use select::select;
 
 /// What a constructor's `open` returns: done once the resource is opened and registered.
 pub type OpenFuture = Pin<Box<dyn Future<Output = Result<(), BoxError>>>>;

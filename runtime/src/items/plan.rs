@@ -6,21 +6,35 @@ use std::any::TypeId;
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::{Dependency, ItemResource};
+use super::{Dependency, ItemResource, Provides};
 use crate::Shutdown;
 
-/// Checks the items (sorted by `(order, path)`) and `main`'s parameters.
+/// Where a parameter's value comes from.
+#[derive(Clone, Copy)]
+enum Provider {
+    Item(&'static ItemResource),
+    /// A value a test run supplies in place of a resource function (`graceful::test`).
+    Supplied,
+}
+
+/// Checks the items (sorted by `(order, path)`) and `main`'s parameters, with the types in
+/// `supplied` already provided (by a test run).
 pub(crate) fn check(
     items: &[&'static ItemResource],
     main_needs: &[Dependency],
+    supplied: &[Provides],
 ) -> Result<(), String> {
     let mut problems = Vec::new();
 
-    let mut providers: HashMap<TypeId, &'static ItemResource> = HashMap::new();
+    let mut providers: HashMap<TypeId, Provider> = HashMap::new();
+    for provides in supplied {
+        providers.insert((provides.type_id)(), Provider::Supplied);
+        providers.insert((provides.shared_type_id)(), Provider::Supplied);
+    }
     for &item in items {
         let provides = &item.provides;
         match providers.get(&(provides.type_id)()) {
-            Some(first) => problems.push(format!(
+            Some(Provider::Item(first)) => problems.push(format!(
                 "resources `{}` ({}) and `{}` ({}) both provide `{}`; a type has one provider, \
                  so that parameters can name it: wrap one in a newtype, such as `struct Replica({})`",
                 first.name,
@@ -30,9 +44,16 @@ pub(crate) fn check(
                 provides.type_name(),
                 provides.type_name(),
             )),
+            Some(Provider::Supplied) => problems.push(format!(
+                "the test supplies `{}` and also opens resource `{}` ({}), which provides it: \
+                 do one or the other",
+                provides.type_name(),
+                item.name,
+                item.path,
+            )),
             None => {
-                providers.insert((provides.type_id)(), item);
-                providers.insert((provides.shared_type_id)(), item);
+                providers.insert((provides.type_id)(), Provider::Item(item));
+                providers.insert((provides.shared_type_id)(), Provider::Item(item));
             }
         }
     }
@@ -53,7 +74,7 @@ pub(crate) fn check(
                         item.name, item.path, need.parameter, need.written, need.written,
                     ));
                 }
-                Some(provider) if provider.order >= item.order => problems.push(format!(
+                Some(Provider::Item(provider)) if provider.order >= item.order => problems.push(format!(
                     "resource `{}` (order {}) takes `{}: {}`, provided by resource `{}` (order {}), \
                      which does not open before it; a resource can only take resources of a lower \
                      `order`: lower `{}`'s order or raise `{}`'s",
@@ -105,7 +126,7 @@ pub(crate) fn check(
 
 /// The resources there are, for "no resource provides" messages, with the usual cause of a
 /// missing one: its crate is not linked.
-fn available(items: &[&'static ItemResource]) -> String {
+pub(super) fn available(items: &[&'static ItemResource]) -> String {
     let mut text = String::from("\n  the resources linked into this program: ");
     if items.is_empty() {
         text.push_str("none");
@@ -173,7 +194,7 @@ mod tests {
             item("pool", 1, Provides::of::<Pool>(), &[]),
             item("cache", 2, Provides::of::<Cache>(), CACHE_NEEDS),
         ];
-        assert_eq!(check(&items, MAIN_NEEDS), Ok(()));
+        assert_eq!(check(&items, MAIN_NEEDS, &[]), Ok(()));
     }
 
     #[test]
@@ -185,7 +206,7 @@ mod tests {
             item("cache", 1, Provides::of::<Cache>(), CACHE_NEEDS),
             item("replica", 3, Provides::of::<Pool>(), &[]),
         ];
-        let message = check(&items, MAIN_NEEDS).unwrap_err();
+        let message = check(&items, MAIN_NEEDS, &[]).unwrap_err();
         assert!(message.starts_with("3 problems"), "{message}");
         assert!(
             message.contains("resources `pool` (pool) and `replica` (replica) both provide"),

@@ -3,10 +3,13 @@
 //! alongside every phase (`body`).
 
 mod body;
+mod in_process;
 mod sequence;
 
-use body::MainFn;
+pub(crate) use body::MainFn;
 pub use body::{Kept, MainBody, MainEnd};
+pub(crate) use in_process::run_in_process;
+pub(crate) use sequence::Startup;
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -80,8 +83,8 @@ impl Config {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Report::failed_start(
                 "Config::run builds its own Tokio runtime, and was called inside one: call it \
-                 from `fn main` or a thread of your own (in a test, a plain #[test], not \
-                 #[tokio::test])"
+                 from `fn main` or a thread of your own (in a test, run the service with \
+                 graceful::test::Service, which runs on the test's runtime)"
                     .to_owned(),
                 configured_timeout,
             );
@@ -120,7 +123,12 @@ impl Config {
             }
         };
         state.tasks().attach(runtime.handle().clone());
-        let report = runtime.block_on(sequence::run(&state, main_needs, main));
+        let startup = sequence::Startup {
+            items: Ok(crate::items::registered()),
+            main_needs,
+            supplied: &[],
+        };
+        let report = runtime.block_on(sequence::run(&state, startup, main));
         // Dropping the runtime would wait for blocking threads forever (tokio-rs/tokio#5340).
         // The current-thread scheduler still drops the tasks left on it here, on this thread:
         // a `Drop` that blocks is cut by the watchdog (tokio catches one that panics).
@@ -130,7 +138,7 @@ impl Config {
     }
 }
 
-fn build_runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {
+pub(crate) fn build_runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = match config.flavor {
         Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
         Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),

@@ -19,30 +19,42 @@ use super::body::{Body, Kept, MainEnd, MainFn};
 use crate::budget::{self, STOP_BUDGET};
 use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::exit::OUTPUT_BUDGET;
-use crate::items::{self, Dependency, ItemResource};
+use crate::in_process::Step;
+use crate::items::{self, Dependency, ItemResource, Provides};
 use crate::log;
 use crate::progress::Progress;
 use crate::report::{Phase, ResourceOutcome, ResourceReport};
+use crate::resources::Closer;
 use crate::state::State;
 use crate::tasks::Accepting;
 use crate::watchdog::with_grace;
 use crate::{Cause, Report, Shutdown};
 
+/// What the run opens before `main`'s body, and what `main` takes.
+pub(crate) struct Startup<'p> {
+    /// The item resources to open, sorted; or why they cannot be chosen.
+    pub(crate) items: Result<Vec<&'static ItemResource>, String>,
+    pub(crate) main_needs: &'static [Dependency],
+    /// The types a test run supplies itself, in place of their resource functions.
+    pub(crate) supplied: &'p [Provides],
+}
+
 /// The sequence, from the startup check to the report.
-pub(super) async fn run(
-    state: &Arc<State>,
-    main_needs: &'static [Dependency],
-    main: MainFn<'_>,
-) -> Report {
+pub(super) async fn run(state: &Arc<State>, startup: Startup<'_>, main: MainFn<'_>) -> Report {
     // Startup: every problem between the item resources is found before any of them opens.
-    let items = items::registered();
-    if let Err(problems) = items::check(&items, main_needs) {
-        let line = problems.clone();
-        state
-            .log()
-            .event(move || tracing::error!(target: "graceful", "{line}"));
-        return Report::failed_start(problems, state.config().timeout);
-    }
+    let checked = startup.items.and_then(|items| {
+        items::check(&items, startup.main_needs, startup.supplied).map(|()| items)
+    });
+    let items = match checked {
+        Ok(items) => items,
+        Err(problems) => {
+            let line = problems.clone();
+            state
+                .log()
+                .event(move || tracing::error!(target: "graceful", "{line}"));
+            return Report::failed_start(problems, state.config().timeout);
+        }
+    };
     let mut body = start(state, items, main);
     running(state, &mut body).await;
 
@@ -102,6 +114,7 @@ pub(super) async fn run(
             .collect(),
         timeout: state.config().timeout,
         elapsed: triggered_at.elapsed(),
+        forced: None,
         deadline: Some(triggered.deadline),
         log: state.log().clone(),
     };
@@ -112,7 +125,10 @@ pub(super) async fn run(
         let bound = (std::time::Instant::now() + OUTPUT_BUDGET).min(with_grace(triggered.deadline));
         log::flush(bound);
     }
-    let telemetry = state.resources().close_telemetry(deadline).await;
+    let telemetry = state
+        .resources()
+        .close_telemetry(deadline, closer(state))
+        .await;
     let kept_panic = drop_kept(state, stopped.kept);
     after_the_report(&mut report, telemetry, kept_panic);
     report
@@ -192,6 +208,9 @@ fn start<'a, 's>(
                     "service starting; shutdown deadline {timeout:?} (drain delay {drain_delay:?})",
                 );
             });
+            if let Some(in_process) = shutdown.state().in_process() {
+                in_process.reach(Step::Running);
+            }
             // A panic in main's body is a failure like any other: it must not skip the teardown.
             match CatchUnwind::new(main(shutdown)).await {
                 Ok(end) => end,
@@ -373,13 +392,35 @@ async fn stop(state: &State, bound: Instant, tracked: Tracked) -> Vec<(String, u
 async fn close(state: &State, deadline: Instant) -> (Vec<ResourceReport>, Option<String>) {
     state.enter(Progress::Closing);
     state.tasks().take_closes();
-    match CatchUnwind::new(state.resources().close_all(deadline)).await {
+    match CatchUnwind::new(state.resources().close_all(deadline, closer(state))).await {
         Ok(resources) => (resources, None),
         Err(message) => (
             Vec::new(),
             Some(format!("the teardown panicked: {message}")),
         ),
     }
+}
+
+/// Where the closes run: off the runtime's worker threads, but on them in a test whose clock
+/// is paused. Tokio holds a paused clock still while a blocking thread runs (so that the
+/// thread's work is not overtaken by time), so a close there that awaits a timer would wait
+/// forever.
+fn closer(state: &State) -> Closer {
+    match state.in_process().is_some() && clock_is_paused() {
+        true => Closer::OnTheRuntime,
+        false => Closer::OffTheRuntime,
+    }
+}
+
+/// Whether tokio's clock is paused (`start_paused`, `tokio::time::pause`): it then stands still
+/// while real time moves. Tokio has no way to ask; only a test run's closes ask this.
+fn clock_is_paused() -> bool {
+    let before = Instant::now();
+    let real = std::time::Instant::now();
+    while real.elapsed() < Duration::from_micros(20) {
+        std::hint::spin_loop();
+    }
+    Instant::now() == before
 }
 
 /// The tasks the closes spawned and did not wait for (a flush in the background) run until

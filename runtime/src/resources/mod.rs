@@ -22,6 +22,7 @@ pub use close::Close;
 pub(crate) use close::close_shared;
 pub(crate) use provided::Provided;
 pub(crate) use registry::Resources;
+pub(crate) use teardown::Closer;
 
 /// When a resource was created relative to the others: item resources (declared with
 /// `#[graceful::resource]` on a function) open before those declared in `main`'s body.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::teardown::{self, CloseFn, Entry};
+use super::teardown::{self, CloseFn, Closer, Entry};
 use super::{Resource, ResourceSpec};
 use crate::budget::{self, DEFAULT_CLOSE_RESERVE};
 use crate::log::Log;
@@ -119,19 +119,23 @@ impl Resources {
 
     /// Closes every resource but those that carry telemetry, group by group, within
     /// `deadline`.
-    pub(crate) async fn close_all(&self, deadline: Instant) -> Vec<ResourceReport> {
+    pub(crate) async fn close_all(&self, deadline: Instant, closer: Closer) -> Vec<ResourceReport> {
         let entries = std::mem::take(&mut *lock(&self.entries));
-        self.close_groups(entries, deadline).await
+        self.close_groups(entries, deadline, closer).await
     }
 
     /// Closes the resources that carry telemetry, within `deadline`: after the report is
     /// logged, so that they carry it.
-    pub(crate) async fn close_telemetry(&self, deadline: Instant) -> Vec<ResourceReport> {
+    pub(crate) async fn close_telemetry(
+        &self,
+        deadline: Instant,
+        closer: Closer,
+    ) -> Vec<ResourceReport> {
         let entries = std::mem::take(&mut *lock(&self.telemetry));
         // Most services have none: no closer thread for nothing.
         let reports = match entries.is_empty() {
             true => Vec::new(),
-            false => self.close_groups(entries, deadline).await,
+            false => self.close_groups(entries, deadline, closer).await,
         };
         lock(&self.flushers).clear();
         reports
@@ -151,6 +155,7 @@ impl Resources {
         &self,
         mut entries: Vec<Entry>,
         deadline: Instant,
+        closer: Closer,
     ) -> Vec<ResourceReport> {
         // Stable sort, then reversed: descending keys, and equal keys in reverse creation.
         entries.sort_by_key(|entry| entry.key);
@@ -164,7 +169,7 @@ impl Resources {
             }
             groups.push_back(group);
         }
-        teardown::close_all(groups, deadline, &self.log, self.closing.clone()).await
+        teardown::close_all(groups, deadline, closer, &self.log, self.closing.clone()).await
     }
 
     /// The names of the resources closing now.

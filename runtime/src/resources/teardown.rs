@@ -47,8 +47,20 @@ pub(super) struct Entry {
 /// The groups, in closing order, each of equal key.
 pub(super) type Groups = VecDeque<Vec<Entry>>;
 
+/// Where the closes run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Closer {
+    /// On threads of tokio's blocking pool, so that one that blocks its thread stops nothing
+    /// else: always, but in a test whose clock is paused.
+    OffTheRuntime,
+    /// As tasks of the runtime: under a paused clock, which tokio holds still while a blocking
+    /// thread runs. A close that blocks its thread then blocks a runtime thread.
+    OnTheRuntime,
+}
+
 struct Teardown {
     deadline: Instant,
+    closer: Closer,
     log: Log,
     /// The names closing now, for the watchdog's message.
     closing: Arc<Mutex<Vec<&'static str>>>,
@@ -75,11 +87,13 @@ struct Current {
 pub(super) async fn close_all(
     groups: Groups,
     deadline: Instant,
+    closer: Closer,
     log: &Log,
     closing: Arc<Mutex<Vec<&'static str>>>,
 ) -> Vec<ResourceReport> {
     let teardown = Arc::new(Teardown {
         deadline,
+        closer,
         log: log.clone(),
         closing,
         sequence: Mutex::new(Sequence {
@@ -112,10 +126,24 @@ pub(super) async fn close_all(
 }
 
 fn start_closer(teardown: &Arc<Teardown>, id: u32) -> JoinHandle<()> {
-    let teardown = teardown.clone();
-    let runtime = Handle::current();
+    let closer = teardown.closer;
     // What a close spawns is taken by the task group, which takes nothing else now.
-    tokio::task::spawn_blocking(move || runtime.block_on(close_scope::enter(teardown.closer(id))))
+    off_or_on(closer, close_scope::enter(teardown.clone().closer(id)))
+}
+
+/// Runs `close` as `closer` says.
+fn off_or_on<F>(closer: Closer, close: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match closer {
+        Closer::OffTheRuntime => {
+            let runtime = Handle::current();
+            tokio::task::spawn_blocking(move || runtime.block_on(close))
+        }
+        Closer::OnTheRuntime => tokio::spawn(close),
+    }
 }
 
 enum GaveUp {
@@ -265,7 +293,7 @@ impl Teardown {
                 *lock(&self.closing) = group.iter().map(|entry| entry.name).collect();
                 (group, started)
             };
-            let reports = close_group(group, started, self.deadline).await;
+            let reports = close_group(group, started, self.deadline, self.closer).await;
             let mut sequence = lock(&self.sequence);
             let still_ours = sequence.closer == id
                 && sequence
@@ -306,6 +334,7 @@ async fn close_group(
     group: Vec<Entry>,
     started: Instant,
     deadline: Instant,
+    closer: Closer,
 ) -> Vec<ResourceReport> {
     if group.len() == 1 {
         let entry = group.into_iter().next().expect("one entry");
@@ -314,16 +343,15 @@ async fn close_group(
         let (outcome, elapsed) = close_one(entry, started, budget).await;
         return vec![ResourceReport::new(name, order, outcome, elapsed)];
     }
-    let runtime = Handle::current();
     let closing: Vec<_> = group
         .into_iter()
         .map(|entry| {
             let budget = entry_budget(&entry, started, deadline);
             let (name, order) = (entry.name, entry.key.1);
-            let runtime = runtime.clone();
-            let task = tokio::task::spawn_blocking(move || {
-                runtime.block_on(close_scope::enter(close_one(entry, started, budget)))
-            });
+            let task = off_or_on(
+                closer,
+                close_scope::enter(close_one(entry, started, budget)),
+            );
             (name, order, budget, task)
         })
         .collect();

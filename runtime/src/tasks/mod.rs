@@ -147,10 +147,10 @@ impl TaskGroup {
         F: Future + Send + 'static,
         F::Output: Outcome,
     {
-        let runtime = self
-            .runtime
-            .get()
-            .expect("tasks are spawned once the runtime is built");
+        let runtime = self.runtime.get().expect(
+            "a task is spawned on the service's runtime, and this handle has none: make \
+                 graceful::test::shutdown() inside a Tokio runtime to spawn on it",
+        );
         let tally = self.tallies.of(name);
         let seed = self.spawned.fetch_add(1, Ordering::Relaxed);
         let reserved = match self.live.reserve(seed, tally, close_scope::is_current) {
