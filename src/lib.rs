@@ -120,7 +120,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use graceful_macros::{main, resource};
+pub use graceful_macros::{main, resource, service};
 pub use graceful_runtime::{
     BoxError, Cause, Close, Config, DRAIN_DELAY_ENV, Flavor, MAX_TIMEOUT, MAX_WORKER_THREADS,
     MainOutput, Outcome, Phase, Readiness, Report, Resource, ResourceOutcome, ResourceReport,

@@ -122,6 +122,30 @@ pub(crate) fn parse_main_args(tokens: TokenStream, errors: &mut Errors) -> MainA
     args
 }
 
+/// `#[graceful::service(...)]`: only where graceful is.
+#[derive(Default)]
+pub(crate) struct ServiceArgs {
+    pub(crate) krate: Option<Path>,
+}
+
+pub(crate) fn parse_service_args(tokens: TokenStream, errors: &mut Errors) -> ServiceArgs {
+    let mut args = ServiceArgs::default();
+    for_each_pair(
+        tokens,
+        "graceful::service",
+        "`crate`",
+        errors,
+        |key, value, errors| {
+            match key {
+                "crate" => args.krate = crate_path(value, key, errors),
+                _ => return false,
+            }
+            true
+        },
+    );
+    args
+}
+
 pub(crate) fn parse_resource_args(tokens: TokenStream, errors: &mut Errors) -> ResourceArgs {
     let mut args = ResourceArgs::default();
     for_each_pair(

@@ -37,7 +37,8 @@ pub(crate) struct ResourceLet {
     pub(crate) semi_token: Token![;],
 }
 
-pub(crate) fn scan(body: TokenStream, krate: &[String], errors: &mut Errors) -> Body {
+/// Scans the body of the function under `#[host]` (`graceful::main`, `graceful::service`).
+pub(crate) fn scan(body: TokenStream, krate: &[String], host: &str, errors: &mut Errors) -> Body {
     let tokens: Vec<TokenTree> = body.into_iter().collect();
     let mut inner_attrs = TokenStream::new();
     let mut pieces = Vec::new();
@@ -81,16 +82,16 @@ pub(crate) fn scan(body: TokenStream, krate: &[String], errors: &mut Errors) -> 
                 .map_or(tokens.len(), |offset| run_end + offset + 1);
             let statement: TokenStream = tokens[i..end]
                 .iter()
-                .map(|token| strip_nested(token, krate, errors))
+                .map(|token| strip_nested(token, krate, host, errors))
                 .collect();
             if !plain.is_empty() {
                 pieces.push(Piece::Tokens(std::mem::take(&mut plain)));
             }
-            pieces.push(parse_resource_statement(statement, krate, errors));
+            pieces.push(parse_resource_statement(statement, krate, host, errors));
             i = end;
             continue;
         }
-        plain.extend([strip_nested(&tokens[i], krate, errors)]);
+        plain.extend([strip_nested(&tokens[i], krate, host, errors)]);
         i += 1;
     }
     if !plain.is_empty() {
@@ -114,6 +115,7 @@ fn attribute_run_end(tokens: &[TokenTree], start: usize) -> usize {
 fn parse_resource_statement(
     statement: TokenStream,
     krate: &[String],
+    host: &str,
     errors: &mut Errors,
 ) -> Piece {
     // `scan` only sends statements that start with `let`: anything else it reports itself.
@@ -158,8 +160,10 @@ fn parse_resource_statement(
     if let Some(path) = &args.krate {
         arg_errors.spanned(
             path,
-            "a `#[resource] let` names graceful as `main` does: write `crate = \"...\"` on \
-             `#[graceful::main(...)]` instead",
+            format!(
+                "a `#[resource] let` names graceful as its function does: write \
+                 `crate = \"...\"` on `#[{host}(...)]` instead"
+            ),
         );
     }
     // A resource with a wrong argument is left a plain `let`: expanding it anyway would add
@@ -238,7 +242,7 @@ fn without_resource_attributes(statement: TokenStream, krate: &[String]) -> Toke
 }
 
 /// Reports and removes `#[resource]` inside a group (a block, a closure, a macro call).
-fn strip_nested(token: &TokenTree, krate: &[String], errors: &mut Errors) -> TokenTree {
+fn strip_nested(token: &TokenTree, krate: &[String], host: &str, errors: &mut Errors) -> TokenTree {
     let TokenTree::Group(group) = token else {
         return token.clone();
     };
@@ -251,13 +255,16 @@ fn strip_nested(token: &TokenTree, krate: &[String], errors: &mut Errors) -> Tok
         {
             errors.push(syn::Error::new(
                 span,
-                "`#[resource]` only works on a `let` at the top level of the `#[graceful::main]` function, \
-                 not inside a block, closure or macro call; move this `let` to the top level of `main`",
+                format!(
+                    "`#[resource]` only works on a `let` at the top level of the `#[{host}]` \
+                     function, not inside a block, closure or macro call; move this `let` to the \
+                     top level of the function"
+                ),
             ));
             i += 2;
             continue;
         }
-        stream.extend([strip_nested(&inner[i], krate, errors)]);
+        stream.extend([strip_nested(&inner[i], krate, host, errors)]);
         i += 1;
     }
     let mut rebuilt = Group::new(group.delimiter(), stream);

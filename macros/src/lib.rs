@@ -98,6 +98,54 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::main(args.into(), item.into()).into()
 }
 
+/// A service's body outside `main`: a function whose `#[resource] let`s register with the
+/// [`Shutdown`] handle it takes, for a test to run it (with [`graceful::test`]) or several
+/// binaries to share it. The function stays as written: `main` calls it, a test runs it.
+///
+/// ```
+/// use graceful::{BoxError, Close, Config, Shutdown, Signal};
+///
+/// struct Db;
+/// impl Close for Db {}
+/// struct Publisher;
+/// impl Close for Publisher {}
+///
+/// #[graceful::service]
+/// async fn service(shutdown: Shutdown) -> Result<(), BoxError> {
+///     #[resource(order = 1)]
+///     let db = Db;
+///     #[resource(order = 2)]
+///     let publisher = Publisher; // closed before db
+///     let _ = (db, publisher);
+///     Ok(())
+/// }
+///
+/// // In the binary:
+/// // #[graceful::main(timeout = "25s")]
+/// // async fn main(shutdown: Shutdown) -> Result<(), BoxError> { service(shutdown).await }
+///
+/// // In a test:
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let report = graceful::test::Service::new(Config::new())
+///     .run(service, |control| async move { control.signal(Signal::Terminate) })
+///     .await;
+/// assert_eq!(report.close_order(), ["publisher", "db"]);
+/// # }
+/// ```
+///
+/// `#[resource]` works as in [`macro@main`], on the function's top-level `let`s; they close
+/// with the service that runs the function, in the same order as `main`'s own. Unlike
+/// `main`'s, the function's locals (`_`-named ones included) drop when it returns. Its
+/// parameters are its own (a caller passes them): only the `Shutdown` one is needed, and only
+/// if it declares resources. `crate = "::g"` names graceful if renamed.
+///
+/// [`Shutdown`]: https://docs.rs/gracefully/latest/graceful/struct.Shutdown.html
+/// [`graceful::test`]: https://docs.rs/gracefully/latest/graceful/test/index.html
+#[proc_macro_attribute]
+pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::service(args.into(), item.into()).into()
+}
+
 /// Declares a resource: a value opened at startup and closed after the drain, in reverse
 /// order. It goes in two places.
 ///

@@ -4,7 +4,7 @@
 //! `order`.
 
 use proc_macro2::Span;
-use syn::{FnArg, PatType, ReturnType, Safety, Signature, Type};
+use syn::{FnArg, Ident, Pat, PatIdent, PatType, ReturnType, Safety, Signature, Type};
 
 use crate::args::ResourceArgs;
 use crate::body::{Body, Piece};
@@ -14,6 +14,69 @@ use crate::errors::Errors;
 pub(crate) fn main_signature<'a>(sig: &'a Signature, errors: &mut Errors) -> Vec<&'a PatType> {
     function(sig, "#[graceful::main]", errors);
     parameters(sig, "#[graceful::main]", errors)
+}
+
+/// Checks a service function's signature and returns the name of its `Shutdown` parameter,
+/// which its `#[resource] let`s register with. `has_resources`: whether it has any (without
+/// them the handle is not needed).
+pub(crate) fn service_signature(
+    sig: &Signature,
+    has_resources: bool,
+    errors: &mut Errors,
+) -> Option<Ident> {
+    if sig.asyncness.is_none() {
+        errors.spanned(
+            sig.fn_token,
+            "the `async` keyword is missing: `#[graceful::service]` goes on an `async fn`",
+        );
+    }
+    let handle = sig.inputs.iter().find_map(|input| match input {
+        FnArg::Typed(param) if names_shutdown(&param.ty) => Some(param),
+        _ => None,
+    });
+    match handle {
+        Some(param) => match &*param.pat {
+            Pat::Ident(PatIdent {
+                ident,
+                subpat: None,
+                ..
+            }) => Some(ident.clone()),
+            other => {
+                if has_resources {
+                    errors.spanned(
+                        other,
+                        "name the `Shutdown` parameter, such as `shutdown: Shutdown`: the \
+                         function's `#[resource] let`s register with it",
+                    );
+                }
+                None
+            }
+        },
+        None => {
+            if has_resources {
+                errors.push(syn::Error::new(
+                    sig.paren_token.span.join(),
+                    "a `#[graceful::service]` function takes the `Shutdown` handle that its \
+                     `#[resource] let`s register with: add a parameter `shutdown: graceful::Shutdown`",
+                ));
+            }
+            None
+        }
+    }
+}
+
+/// Whether `ty` is written as `Shutdown` (`graceful::Shutdown`, `g::Shutdown`).
+fn names_shutdown(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Shutdown" && segment.arguments.is_none()),
+        Type::Paren(inner) => names_shutdown(&inner.elem),
+        Type::Group(inner) => names_shutdown(&inner.elem),
+        _ => false,
+    }
 }
 
 /// Checks a resource constructor's signature and arguments; returns its parameters.

@@ -29,7 +29,12 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = parse_main_args(args, &mut errors);
     let params = validate::main_signature(&function.sig, &mut errors);
     let krate_segments = crate_segments(args.krate.as_ref());
-    let body = scan(function.body.clone(), &krate_segments, &mut errors);
+    let body = scan(
+        function.body.clone(),
+        &krate_segments,
+        "graceful::main",
+        &mut errors,
+    );
     validate::ordering(&body, &mut errors);
 
     let mut tokens = expand_main(&args, &function, &params, body);
@@ -158,7 +163,12 @@ fn expand_main(
     }
 }
 
-fn expand_resource(resource: &ResourceLet, krate: &TokenStream, handle: &Ident) -> TokenStream {
+/// `#[resource] let name = init;` as a registration with the handle `handle`.
+pub(super) fn expand_resource(
+    resource: &ResourceLet,
+    krate: &TokenStream,
+    handle: &Ident,
+) -> TokenStream {
     let ResourceLet {
         args,
         other_attrs,

@@ -3,6 +3,7 @@
 
 mod item;
 mod main;
+mod service;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -11,6 +12,7 @@ use syn::spanned::Spanned;
 
 pub(crate) use item::resource;
 pub(crate) use main::main;
+pub(crate) use service::service;
 
 /// Where the generated code finds graceful: `::graceful`, or the attribute's `crate = "..."`.
 fn crate_path(krate: Option<&syn::Path>) -> TokenStream {

@@ -1,0 +1,81 @@
+//! `#[graceful::service]`: a service's body outside `main` (for a test to run, or shared by
+//! several binaries). The function stays as written; its `#[resource] let`s register with the
+//! `Shutdown` handle it takes.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+use super::crate_path;
+use super::main::expand_resource;
+use crate::args::parse_service_args;
+use crate::body::{Piece, scan};
+use crate::errors::Errors;
+use crate::parse::Function;
+use crate::validate;
+
+/// On error, the function is still emitted, with every error found.
+pub(crate) fn service(args: TokenStream, item: TokenStream) -> TokenStream {
+    let function: Function = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(error) => {
+            let mut tokens = item;
+            tokens.extend(error.into_compile_error());
+            return tokens;
+        }
+    };
+    let mut errors = Errors::default();
+    let args = parse_service_args(args, &mut errors);
+    let krate_segments = super::crate_segments(args.krate.as_ref());
+    let body = scan(
+        function.body.clone(),
+        &krate_segments,
+        "graceful::service",
+        &mut errors,
+    );
+    validate::ordering(&body, &mut errors);
+    let has_resources = body
+        .pieces
+        .iter()
+        .any(|piece| matches!(piece, Piece::Resource(_)));
+    let handle = validate::service_signature(&function.sig, has_resources, &mut errors);
+
+    let krate = crate_path(args.krate.as_ref());
+    let statements = body.pieces.iter().map(|piece| match (piece, &handle) {
+        (Piece::Tokens(tokens), _) => tokens.clone(),
+        (Piece::Resource(resource), Some(handle)) => expand_resource(resource, &krate, handle),
+        // The error is reported; the statement stays a plain `let`.
+        (Piece::Resource(resource), None) => plain_let(resource),
+    });
+    let inner_attrs = &body.inner_attrs;
+    let Function {
+        attrs,
+        vis,
+        sig,
+        brace_token,
+        ..
+    } = &function;
+    let mut block = TokenStream::new();
+    brace_token.surround(&mut block, |block| {
+        block.extend(quote!(#inner_attrs #(#statements)*));
+    });
+    let mut tokens = quote!(#(#attrs)* #vis #sig #block);
+    tokens.extend(errors.into_compile_errors());
+    tokens
+}
+
+/// `let name = init;`, the attribute removed.
+fn plain_let(resource: &crate::body::ResourceLet) -> TokenStream {
+    let crate::body::ResourceLet {
+        other_attrs,
+        let_token,
+        mutability,
+        ident,
+        ty,
+        init,
+        semi_token,
+        ..
+    } = resource;
+    let annotation = ty.as_ref().map(|ty| quote!(: #ty));
+    let _: &Ident = ident;
+    quote!(#(#other_attrs)* #let_token #mutability #ident #annotation = #init #semi_token)
+}
