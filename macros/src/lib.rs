@@ -124,13 +124,10 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// // #[graceful::main(timeout = "25s")]
 /// // async fn main(shutdown: Shutdown) -> Result<(), BoxError> { service(shutdown).await }
 ///
-/// // In a test:
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// // In a test (a plain `#[test]`; in a `#[tokio::test]`, `.run(..).await`):
 /// let report = graceful::test::Service::new(Config::new())
-///     .run(service, |control| async move { control.signal(Signal::Terminate) })
-///     .await;
+///     .run_blocking(service, |control| async move { control.signal(Signal::Terminate) });
 /// assert_eq!(report.close_order(), ["publisher", "db"]);
-/// # }
 /// ```
 ///
 /// `#[resource]` works as in [`macro@main`], on the function's top-level `let`s; they close
