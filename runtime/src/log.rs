@@ -91,6 +91,9 @@ fn current_subscriber() -> Option<Dispatch> {
 #[derive(Clone, Debug)]
 pub(crate) struct Log {
     scoped: Option<Dispatch>,
+    /// Whether a line the operator must see goes to stderr when there is no subscriber: not
+    /// in a test's run, whose report says it (and whose output is the test harness's).
+    to_stderr: bool,
 }
 
 impl Log {
@@ -98,6 +101,15 @@ impl Log {
     pub(crate) fn here() -> Self {
         Log {
             scoped: current_subscriber(),
+            to_stderr: true,
+        }
+    }
+
+    /// The same, never written to stderr without a subscriber.
+    pub(crate) fn quiet(self) -> Self {
+        Log {
+            to_stderr: false,
+            ..self
         }
     }
 
@@ -118,7 +130,7 @@ impl Log {
     /// A line the operator must see: logged at `level`, or without any subscriber written to
     /// stderr as `graceful: {message}`.
     pub(crate) fn announce(&self, level: tracing::Level, signal: Option<Signal>, message: String) {
-        let otherwise = Some(format!("graceful: {message}\n"));
+        let otherwise = self.to_stderr.then(|| format!("graceful: {message}\n"));
         let event = move || {
             let signal = signal.map(Signal::name);
             match level {

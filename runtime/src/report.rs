@@ -271,23 +271,24 @@ impl Report {
     /// `telemetry` last): what a test compares with the order it expects.
     ///
     /// ```
-    /// # use graceful::{BoxError, Close, Config};
-    /// struct Named;
-    /// impl Close for Named {}
-    /// let report = Config::new().run(|shutdown| async move {
-    ///     # let register = |name: &'static str| graceful::__private::register(
-    ///     #     &shutdown,
-    ///     #     graceful::__private::ResourceSpec {
-    ///     #         name, order: None, timeout: None,
-    ///     #         stage: graceful::__private::Stage::Body, telemetry: false,
-    ///     #     },
-    ///     #     Named,
-    ///     # );
-    ///     // `#[resource] let db = …;` then `#[resource] let cache = …;` in `main`
-    ///     register("db");
-    ///     register("cache");
+    /// use graceful::{Close, Config, Shutdown};
+    ///
+    /// struct Db;
+    /// impl Close for Db {}
+    /// struct Cache;
+    /// impl Close for Cache {}
+    ///
+    /// #[graceful::service]
+    /// async fn service(shutdown: Shutdown) {
+    ///     #[resource]
+    ///     let db = Db;
+    ///     #[resource]
+    ///     let cache = Cache; // opened after db: closed before it
+    ///     let _ = (db, cache);
     ///     shutdown.trigger("done");
-    /// });
+    /// }
+    ///
+    /// let report = graceful::test::Service::new(Config::new()).run_blocking(service, |_| async {});
     /// assert_eq!(report.close_order(), ["cache", "db"]);
     /// ```
     pub fn close_order(&self) -> Vec<&str> {

@@ -42,7 +42,10 @@ impl State {
     }
 
     fn with(config: Config, in_process: Option<InProcess>) -> Arc<Self> {
-        let log = Log::here();
+        let log = match in_process {
+            None => Log::here(),
+            Some(_) => Log::here().quiet(),
+        };
         let trigger = Arc::new(Trigger::new(config.timeout));
         Arc::new(State {
             tasks: TaskGroup::new(trigger.clone(), log.clone()),
