@@ -19,6 +19,7 @@
 //! `LOG_FILE` (log to a file instead of stdout), `RUST_LOG`, and graceful's `GRACEFUL_TIMEOUT`
 //! / `GRACEFUL_DRAIN_DELAY`.
 
+mod app;
 mod audit;
 mod db;
 mod http;
@@ -39,22 +40,10 @@ async fn main(
     db: SqlitePool,
     audit: Resource<Audit>,
 ) -> Result<(), BoxError> {
-    let wake = jobs::Wake::default();
-    for worker in 1..=settings.workers {
-        shutdown.spawn(
-            format!("worker-{worker}"),
-            jobs::work(db.clone(), wake.clone(), shutdown.clone()),
-        );
-    }
-
     let listener = tokio::net::TcpListener::bind(&settings.addr)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", settings.addr))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let app = http::router(db, audit, wake, &shutdown);
-    shutdown.spawn(
-        "http",
-        graceful::axum::serve(listener, app, shutdown.clone()),
-    );
+    app::serve(&shutdown, listener, settings.workers, db, audit);
     Ok(())
 }
