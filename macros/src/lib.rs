@@ -84,8 +84,8 @@ use proc_macro::TokenStream;
 /// carries the logs or traces: it closes last of all, after the report is logged, and its
 /// [`Close::flush_now`] runs if the process must end at once.
 ///
-/// `#[resource]` works only where `#[graceful::main]` can see it: on a top-level `let` of
-/// its function. Anywhere else it is an error; on a `let` in a function without
+/// `#[resource]` works only where `#[graceful::main]` (or [`macro@service`]) can see it: on a
+/// top-level `let` of its function. Anywhere else it is an error; on a `let` in a function without
 /// `#[graceful::main]`, rustc reports E0658 (attributes on statements are unstable).
 ///
 /// [`Shutdown`]: https://docs.rs/gracefully/latest/graceful/struct.Shutdown.html
