@@ -142,25 +142,20 @@ fn a_plain_test_runs_it_on_a_runtime_of_its_own() {
     assert_eq!(report.exit_code(), 0);
 }
 
+#[graceful::service]
+async fn with_telemetry(shutdown: Shutdown, telemetry: Probe) {
+    #[resource(telemetry)]
+    let telemetry = telemetry;
+    let _ = &*telemetry;
+    shutdown.spawn("stubborn", std::future::pending::<()>());
+}
+
 #[tokio::test]
 async fn a_second_signal_ends_the_run_at_once_with_a_report_and_flushes_the_telemetry() {
     let (telemetry, closes, flushes) = probe(Duration::ZERO);
     let report = Service::new(Config::new())
         .run(
-            |shutdown| async move {
-                let _ = graceful::__private::register(
-                    &shutdown,
-                    graceful::__private::ResourceSpec {
-                        name: "telemetry",
-                        order: None,
-                        timeout: None,
-                        stage: graceful::__private::Stage::Body,
-                        telemetry: true,
-                    },
-                    telemetry,
-                );
-                shutdown.spawn("stubborn", std::future::pending::<()>());
-            },
+            |shutdown| with_telemetry(shutdown, telemetry),
             |control| async move {
                 control.reached(Step::Running).await;
                 control.signal(Signal::Terminate);
@@ -209,6 +204,14 @@ async fn a_failing_task_is_the_cause_and_the_exit_code() {
     assert_eq!(report.exit_code(), 1);
 }
 
+#[graceful::service]
+async fn with_stuck_task(shutdown: Shutdown, db: Probe) {
+    #[resource(timeout = "2s")]
+    let db = db;
+    let _ = &*db;
+    shutdown.spawn("stuck", std::future::pending::<()>());
+}
+
 /// A paused clock: a 20 s drain delay, a task that never stops (aborted at the drain's
 /// deadline) and a close that takes 1 s of the clock's time (its timer on the runtime, where
 /// a paused clock moves), within a 25 s deadline: no wall time to speak of.
@@ -221,20 +224,7 @@ async fn a_drain_delay_and_a_deadline_on_the_paused_clock_take_no_wall_time() {
         .drain_delay(Duration::from_secs(20));
     let report = Service::new(config)
         .run(
-            |shutdown| async move {
-                let _ = graceful::__private::register(
-                    &shutdown,
-                    graceful::__private::ResourceSpec {
-                        name: "db",
-                        order: None,
-                        timeout: Some(Duration::from_secs(2)),
-                        stage: graceful::__private::Stage::Body,
-                        telemetry: false,
-                    },
-                    db,
-                );
-                shutdown.spawn("stuck", std::future::pending::<()>());
-            },
+            |shutdown| with_stuck_task(shutdown, db),
             |control| async move {
                 control.reached(Step::Running).await;
                 let started = tokio::time::Instant::now();
@@ -433,4 +423,36 @@ fn parallel_runs_do_not_hear_a_real_sigterm_sent_to_the_test_process() {
         assert_eq!(report.cause, Cause::Requested(format!("run {run} over")));
         assert_eq!(report.exit_code(), 0);
     }
+}
+
+#[graceful::service]
+async fn slow_then_last(shutdown: Shutdown, slow: Probe, last: Probe) {
+    #[resource(order = 1)]
+    let last = last;
+    #[resource(order = 2)]
+    let slow = slow;
+    let _ = (&*slow, &*last, shutdown);
+}
+
+/// A second signal while a resource closes ends the run there: the close in flight is
+/// abandoned and no further resource closes, as when a process exits.
+#[tokio::test(start_paused = true)]
+async fn a_second_signal_during_the_closes_stops_them_there() {
+    let (slow, slow_closes, _) = probe(Duration::from_secs(10));
+    let (last, last_closes, _) = probe(Duration::ZERO);
+    let report = Service::new(Config::new())
+        .run(
+            |shutdown| slow_then_last(shutdown, slow, last),
+            |control| async move {
+                control.signal(Signal::Terminate);
+                control.reached(Step::Closing).await;
+                tokio::time::sleep(Duration::from_secs(1)).await; // into `slow`'s close
+                control.signal(Signal::Terminate);
+            },
+        )
+        .await;
+    assert_eq!(report.exit_code(), 143);
+    tokio::time::sleep(Duration::from_secs(60)).await; // long past `slow`'s close
+    assert_eq!(slow_closes.load(Ordering::SeqCst), 0, "abandoned");
+    assert_eq!(last_closes.load(Ordering::SeqCst), 0, "never started");
 }

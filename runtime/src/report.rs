@@ -40,7 +40,8 @@ pub struct Report {
     /// The second signal, in a run of [`graceful::test`](crate::test): it ended the run at
     /// once, as it ends a process with exit code 128 + its number (in a process, there is no
     /// report then). What had not finished was aborted and is in
-    /// [`stragglers`](Self::stragglers); no resource closed after it.
+    /// [`stragglers`](Self::stragglers); the closes stop there (one already running on a
+    /// thread of its own, off the runtime, still finishes in the background).
     pub forced: Option<Signal>,
     /// The shutdown's deadline, which also bounds [`exit`](Self::exit).
     pub(crate) deadline: Option<Instant>,

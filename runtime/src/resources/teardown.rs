@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
 use super::Stage;
@@ -103,7 +103,14 @@ pub(super) async fn close_all(
             reports: Vec::new(),
         }),
     });
+    // Dropped half-way (the end of a test's run forced by a second signal), the teardown
+    // takes no further group: a process would have ended there.
+    let mut stop = StopOnDrop {
+        teardown: teardown.clone(),
+        closer: None,
+    };
     let mut closer = start_closer(&teardown, 0);
+    stop.closer = Some(closer.abort_handle());
     loop {
         let check = teardown.next_check();
         tokio::select! {
@@ -120,9 +127,29 @@ pub(super) async fn close_all(
                 }
             }
         }
+        stop.closer = Some(closer.abort_handle());
     }
     lock(&teardown.closing).clear();
     std::mem::take(&mut lock(&teardown.sequence).reports)
+}
+
+/// Stops the teardown if it is dropped before its end: no closer takes another group, and the
+/// one running as a task of the runtime is aborted (one on a blocking thread cannot be).
+struct StopOnDrop {
+    teardown: Arc<Teardown>,
+    closer: Option<AbortHandle>,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let mut sequence = lock(&self.teardown.sequence);
+        sequence.groups.clear();
+        sequence.closer = sequence.closer.wrapping_add(1);
+        drop(sequence);
+        if let Some(closer) = &self.closer {
+            closer.abort();
+        }
+    }
 }
 
 fn start_closer(teardown: &Arc<Teardown>, id: u32) -> JoinHandle<()> {
