@@ -452,6 +452,9 @@ async fn a_second_signal_during_the_closes_stops_them_there() {
         )
         .await;
     assert_eq!(report.exit_code(), 143);
+    assert_eq!(report.close_order(), ["slow", "last"]);
+    assert_eq!(report.resource("slow"), Some(&ResourceOutcome::Abandoned));
+    assert_eq!(report.resource("last"), Some(&ResourceOutcome::Abandoned));
     tokio::time::sleep(Duration::from_secs(60)).await; // long past `slow`'s close
     assert_eq!(slow_closes.load(Ordering::SeqCst), 0, "abandoned");
     assert_eq!(last_closes.load(Ordering::SeqCst), 0, "never started");

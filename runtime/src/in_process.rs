@@ -17,7 +17,8 @@ use crate::Signal;
 pub enum Step {
     /// Opening the resources declared on functions, before `main`'s body.
     Starting,
-    /// `main`'s body has started: serving, until the trigger.
+    /// `main`'s body has started, the resources declared on functions open (its own
+    /// `#[resource] let`s open as it runs): serving, until the trigger.
     Running,
     /// The trigger has happened: not ready, still serving, until the drain delay is over.
     DrainDelay,

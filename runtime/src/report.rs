@@ -8,7 +8,7 @@ use crate::log::Log;
 use crate::{Cause, Signal};
 
 /// Outcome of one shutdown sequence.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Report {
     /// The first event that started shutdown.
@@ -40,8 +40,10 @@ pub struct Report {
     /// The second signal, in a run of [`graceful::test`](crate::test): it ended the run at
     /// once, as it ends a process with exit code 128 + its number (in a process, there is no
     /// report then). What had not finished was aborted and is in
-    /// [`stragglers`](Self::stragglers); the closes stop there (one already running on a
-    /// thread of its own, off the runtime, still finishes in the background).
+    /// [`stragglers`](Self::stragglers); the closes stop there: [`resources`](Self::resources)
+    /// has those closed before it with their outcome, then the others
+    /// [`Abandoned`](ResourceOutcome::Abandoned) (one already closing on a thread of its own,
+    /// off the runtime, still finishes in the background).
     pub forced: Option<Signal>,
     /// The shutdown's deadline, which also bounds [`exit`](Self::exit).
     pub(crate) deadline: Option<Instant>,
@@ -150,6 +152,9 @@ pub enum ResourceOutcome {
     TimedOut(Duration),
     /// The deadline had passed before its turn.
     NotClosed,
+    /// In a run of [`graceful::test`](crate::test): a second signal ended the run before it
+    /// closed, or while it closed (a process would have exited then).
+    Abandoned,
 }
 
 impl ResourceReport {
@@ -198,6 +203,12 @@ impl fmt::Display for ResourceReport {
                 write!(
                     f,
                     "resource `{name}` was not closed: the deadline had passed"
+                )
+            }
+            ResourceOutcome::Abandoned => {
+                write!(
+                    f,
+                    "resource `{name}` was not closed: a second signal ended the run first"
                 )
             }
         }
@@ -461,6 +472,26 @@ impl Report {
                 "shutdown failed after {:?} of {:?} ({phases}): {cause}{}", self.elapsed, self.timeout, self.details()
             ),
         }
+    }
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The public fields: where the report is logged, and its deadline's instant, are ours.
+        f.debug_struct("Report")
+            .field("cause", &self.cause)
+            .field("main_error", &self.main_error)
+            .field("phases", &self.phases)
+            .field("tasks", &self.tasks)
+            .field("failures", &self.failures)
+            .field("stragglers", &self.stragglers)
+            .field("unstopped", &self.unstopped)
+            .field("resources", &self.resources)
+            .field("drop_panics", &self.drop_panics)
+            .field("timeout", &self.timeout)
+            .field("elapsed", &self.elapsed)
+            .field("forced", &self.forced)
+            .finish_non_exhaustive()
     }
 }
 

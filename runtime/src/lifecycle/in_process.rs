@@ -58,7 +58,7 @@ fn forced(state: &State) -> Report {
         failures,
         stragglers,
         unstopped: Vec::new(),
-        resources: Vec::new(),
+        resources: state.resources().abandon(),
         drop_panics: Vec::new(),
         timeout: state.config().timeout,
         elapsed: tokio::time::Instant::from_std(triggered.at).elapsed(),

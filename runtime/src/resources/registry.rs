@@ -17,9 +17,27 @@ use super::teardown::{self, CloseFn, Closer, Entry};
 use super::{Resource, ResourceSpec};
 use crate::budget::{self, DEFAULT_CLOSE_RESERVE};
 use crate::log::Log;
-use crate::report::ResourceReport;
+use crate::report::{ResourceOutcome, ResourceReport};
 use crate::sync::lock;
 use crate::{Config, Outcome};
+
+/// `entries` as the groups of their teardown: descending keys, equal keys together, in reverse
+/// creation within a key.
+fn in_closing_order(mut entries: Vec<Entry>) -> teardown::Groups {
+    // Stable sort, then reversed: descending keys, and equal keys in reverse creation.
+    entries.sort_by_key(|entry| entry.key);
+    entries.reverse();
+    let mut groups = teardown::Groups::new();
+    let mut entries = entries.into_iter().peekable();
+    while let Some(first) = entries.next() {
+        let mut group = vec![first];
+        while let Some(next) = entries.next_if(|next| next.key == group[0].key) {
+            group.push(next);
+        }
+        groups.push_back(group);
+    }
+    groups
+}
 
 /// A telemetry resource's `flush_now`, bound to its value.
 pub(crate) type Flusher = Arc<dyn Fn() + Send + Sync>;
@@ -35,6 +53,8 @@ pub(crate) struct Resources {
     flushers: Mutex<Vec<Flusher>>,
     /// The group closing now, for the watchdog's message if a close blocks past the deadline.
     closing: Arc<Mutex<Vec<&'static str>>>,
+    /// What a teardown dropped half-way had done, and had left (see [`abandon`](Self::abandon)).
+    abandoned: Arc<Mutex<Vec<ResourceReport>>>,
     /// Whether the startup warning about budgets past what the drain can give was logged.
     warned: AtomicBool,
 }
@@ -48,6 +68,7 @@ impl Resources {
             telemetry: Mutex::default(),
             flushers: Mutex::default(),
             closing: Arc::default(),
+            abandoned: Arc::default(),
             warned: AtomicBool::new(false),
         }
     }
@@ -153,23 +174,35 @@ impl Resources {
 
     async fn close_groups(
         &self,
-        mut entries: Vec<Entry>,
+        entries: Vec<Entry>,
         deadline: Instant,
         closer: Closer,
     ) -> Vec<ResourceReport> {
-        // Stable sort, then reversed: descending keys, and equal keys in reverse creation.
-        entries.sort_by_key(|entry| entry.key);
-        entries.reverse();
-        let mut groups = teardown::Groups::new();
-        let mut entries = entries.into_iter().peekable();
-        while let Some(first) = entries.next() {
-            let mut group = vec![first];
-            while let Some(next) = entries.next_if(|next| next.key == group[0].key) {
-                group.push(next);
-            }
-            groups.push_back(group);
+        let groups = in_closing_order(entries);
+        let (closing, abandoned) = (self.closing.clone(), self.abandoned.clone());
+        teardown::close_all(groups, deadline, closer, &self.log, closing, abandoned).await
+    }
+
+    /// The end of a test's run that a second signal forced: each resource in closing order,
+    /// those closed before it with their outcome, the others (the one closing then included)
+    /// [`Abandoned`](crate::ResourceOutcome::Abandoned).
+    pub(crate) fn abandon(&self) -> Vec<ResourceReport> {
+        let mut reports = std::mem::take(&mut *lock(&self.abandoned));
+        let left = std::mem::take(&mut *lock(&self.entries));
+        let telemetry = std::mem::take(&mut *lock(&self.telemetry));
+        for entry in in_closing_order(left)
+            .into_iter()
+            .chain(in_closing_order(telemetry))
+            .flatten()
+        {
+            reports.push(ResourceReport::new(
+                entry.name,
+                entry.key.1,
+                ResourceOutcome::Abandoned,
+                Duration::ZERO,
+            ));
         }
-        teardown::close_all(groups, deadline, closer, &self.log, self.closing.clone()).await
+        reports
     }
 
     /// The names of the resources closing now.

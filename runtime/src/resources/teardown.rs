@@ -90,6 +90,7 @@ pub(super) async fn close_all(
     closer: Closer,
     log: &Log,
     closing: Arc<Mutex<Vec<&'static str>>>,
+    abandoned: Arc<Mutex<Vec<ResourceReport>>>,
 ) -> Vec<ResourceReport> {
     let teardown = Arc::new(Teardown {
         deadline,
@@ -104,10 +105,13 @@ pub(super) async fn close_all(
         }),
     });
     // Dropped half-way (the end of a test's run forced by a second signal), the teardown
-    // takes no further group: a process would have ended there.
+    // takes no further group, as a process would have ended there, and leaves what it did in
+    // `abandoned`.
     let mut stop = StopOnDrop {
         teardown: teardown.clone(),
         closer: None,
+        abandoned,
+        done: false,
     };
     let mut closer = start_closer(&teardown, 0);
     stop.closer = Some(closer.abort_handle());
@@ -129,23 +133,49 @@ pub(super) async fn close_all(
         }
         stop.closer = Some(closer.abort_handle());
     }
+    stop.done = true;
     lock(&teardown.closing).clear();
     std::mem::take(&mut lock(&teardown.sequence).reports)
 }
 
 /// Stops the teardown if it is dropped before its end: no closer takes another group, and the
 /// one running as a task of the runtime is aborted (one on a blocking thread cannot be).
+/// What closed is kept in `abandoned`, followed by the rest, abandoned.
 struct StopOnDrop {
     teardown: Arc<Teardown>,
     closer: Option<AbortHandle>,
+    abandoned: Arc<Mutex<Vec<ResourceReport>>>,
+    /// Whether the teardown reached its end.
+    done: bool,
 }
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
         let mut sequence = lock(&self.teardown.sequence);
-        sequence.groups.clear();
         sequence.closer = sequence.closer.wrapping_add(1);
+        let mut reports = std::mem::take(&mut sequence.reports);
+        if let Some(current) = sequence.current.take() {
+            for (name, order) in current.names {
+                reports.push(ResourceReport::new(
+                    name,
+                    order,
+                    ResourceOutcome::Abandoned,
+                    current.started.elapsed(),
+                ));
+            }
+        }
+        for entry in std::mem::take(&mut sequence.groups).into_iter().flatten() {
+            reports.push(ResourceReport::new(
+                entry.name,
+                entry.key.1,
+                ResourceOutcome::Abandoned,
+                Duration::ZERO,
+            ));
+        }
         drop(sequence);
+        if !self.done {
+            lock(&self.abandoned).extend(reports);
+        }
         if let Some(closer) = &self.closer {
             closer.abort();
         }

@@ -153,7 +153,8 @@ impl Control {
     }
 
     /// Resolves once the run is at `step` or past it: [`Step::Running`] once `main`'s body
-    /// has started (its resources open), [`Step::DrainDelay`] at the trigger,
+    /// has started (the resources declared on functions are open; its own `#[resource] let`s
+    /// open as it runs), [`Step::DrainDelay`] at the trigger,
     /// [`Step::Draining`] at the cancel, and so on. A step the run skips (the drain delay of
     /// a service that finished by itself) is passed when the next is reached.
     ///
