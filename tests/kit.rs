@@ -459,3 +459,174 @@ async fn a_second_signal_during_the_closes_stops_them_there() {
     assert_eq!(slow_closes.load(Ordering::SeqCst), 0, "abandoned");
     assert_eq!(last_closes.load(Ordering::SeqCst), 0, "never started");
 }
+
+/// Holds the handle, as a resource that spawns its own flusher does: a cycle through the
+/// run's state unless the run lets go of its resources.
+struct HoldsHandle {
+    _shutdown: Shutdown,
+    dropped: Arc<AtomicUsize>,
+}
+impl Close for HoldsHandle {}
+impl Drop for HoldsHandle {
+    fn drop(&mut self) {
+        self.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[graceful::service]
+async fn holding_the_handle(shutdown: Shutdown, dropped: Arc<AtomicUsize>) {
+    #[resource]
+    let holder = HoldsHandle {
+        _shutdown: shutdown.clone(),
+        dropped,
+    };
+    let _ = &*holder;
+    let ticker = shutdown.clone();
+    shutdown.spawn("ticker", async move {
+        while ticker
+            .until_shutdown(tokio::time::sleep(Duration::from_millis(10)))
+            .await
+            .is_some()
+        {}
+        std::future::pending::<()>().await; // never stops by itself
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forced_run_lets_go_of_its_resources_and_names_main_still_serving() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let held = dropped.clone();
+    let report = Service::new(Config::new())
+        .run(
+            |shutdown| async move {
+                holding_the_handle(shutdown.clone(), held).await;
+                shutdown.cancelled().await;
+                std::future::pending::<()>().await; // main as a server that does not stop
+            },
+            |control| async move {
+                control.reached(Step::Running).await;
+                control.signal(Signal::Terminate);
+                control.reached(Step::Draining).await;
+                control.signal(Signal::Terminate);
+            },
+        )
+        .await;
+    assert_eq!(report.aborted(), ["main", "ticker"]);
+    assert_eq!(report.resource("holder"), Some(&ResourceOutcome::Abandoned));
+    drop(report);
+    tokio::task::yield_now().await; // the aborted ticker's drop
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "no cycle keeps it alive");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_dropped_by_the_test_s_own_timeout_stops_its_tasks_and_lets_go() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let held = dropped.clone();
+    let run = Service::new(Config::new())
+        .run(|shutdown| holding_the_handle(shutdown, held), |_| async {});
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), run)
+            .await
+            .is_err()
+    );
+    tokio::task::yield_now().await;
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "its resource is let go");
+}
+
+struct SlowToOpen;
+impl Close for SlowToOpen {}
+
+#[graceful::resource(order = 4)]
+async fn slow_to_open() -> SlowToOpen {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    SlowToOpen
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forced_run_names_the_resource_function_still_opening() {
+    let report = Service::new(Config::new())
+        .resource::<SlowToOpen>()
+        .run(
+            |_shutdown| async {},
+            |control| async move {
+                assert_eq!(control.step(), Step::Starting);
+                control.signal(Signal::Terminate);
+                control.signal(Signal::Terminate);
+            },
+        )
+        .await;
+    assert_eq!(report.aborted(), ["slow_to_open (opening)"]);
+    assert_eq!(report.exit_code(), 143);
+}
+
+/// The paused clock stamps the trigger wherever it comes from: a signal from a thread outside
+/// the runtime, an hour of the clock into the run, still gives a 5 s drain delay.
+#[tokio::test(start_paused = true)]
+async fn a_signal_from_another_thread_is_on_the_paused_clock() {
+    let config = Config::new().drain_delay(Duration::from_secs(5));
+    let report = Service::new(config)
+        .run(
+            |shutdown| async move {
+                shutdown.spawn("http", shutdown.cancelled());
+            },
+            |control| async move {
+                control.reached(Step::Running).await;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                let from_a_thread = control.clone();
+                std::thread::spawn(move || from_a_thread.signal(Signal::Terminate))
+                    .join()
+                    .unwrap();
+            },
+        )
+        .await;
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.phases[0].name, "drain delay");
+    assert_eq!(report.phases[0].elapsed, Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_handle_of_its_own_moves_through_the_steps_the_test_calls_for() {
+    let (shutdown, control) = graceful::test::shutdown();
+    let stuck = shutdown.spawn("stuck", std::future::pending::<()>());
+    assert_eq!(control.step(), Step::Running);
+    control.signal(Signal::Terminate);
+    control.reached(Step::DrainDelay).await;
+    control.cancel();
+    control.reached(Step::Draining).await;
+    control.signal(Signal::Terminate);
+    control.reached(Step::Finished).await;
+    assert!(
+        stuck.await.unwrap_err().is_cancelled(),
+        "its tasks stop there"
+    );
+}
+
+#[graceful::service]
+async fn slow_close(shutdown: Shutdown, slow: Probe) {
+    #[resource]
+    let slow = slow;
+    let _ = &*slow;
+    shutdown.trigger("done");
+}
+
+/// On the real clock the closes run on a thread of tokio's blocking pool: a second signal
+/// stops the one closing at its next `.await` all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_stops_a_close_on_a_blocking_thread_at_its_next_await() {
+    let (slow, closes, _) = probe(Duration::from_millis(600));
+    let report = Service::new(Config::new())
+        .run(
+            |shutdown| slow_close(shutdown, slow),
+            |control| async move {
+                control.reached(Step::Closing).await;
+                control.signal(Signal::Terminate); // while already shutting down (`trigger`)
+                control.signal(Signal::Terminate); // the one that forces
+            },
+        )
+        .await;
+    assert_eq!(report.exit_code(), 143);
+    assert_eq!(report.resource("slow"), Some(&ResourceOutcome::Abandoned));
+    // Something that must not happen: give the close the time it would have taken, and more.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(closes.load(Ordering::SeqCst), 0, "stopped at its `.await`");
+}

@@ -16,31 +16,41 @@ pub(crate) fn main_signature<'a>(sig: &'a Signature, errors: &mut Errors) -> Vec
     parameters(sig, "#[graceful::main]", errors)
 }
 
-/// Checks a service function's signature and returns the name of its `Shutdown` parameter,
+/// Checks a service function's signature and returns its `Shutdown` parameter (name and type),
 /// which its `#[resource] let`s register with. `has_resources`: whether it has any (without
-/// them the handle is not needed).
-pub(crate) fn service_signature(
-    sig: &Signature,
+/// them the handle is not needed). Of several parameters written `Shutdown`, the one written
+/// with graceful's path (`krate`) wins.
+pub(crate) fn service_signature<'a>(
+    sig: &'a Signature,
+    krate: &[String],
     has_resources: bool,
     errors: &mut Errors,
-) -> Option<Ident> {
+) -> Option<(Ident, &'a Type)> {
     if sig.asyncness.is_none() {
         errors.spanned(
             sig.fn_token,
             "the `async` keyword is missing: `#[graceful::service]` goes on an `async fn`",
         );
     }
-    let handle = sig.inputs.iter().find_map(|input| match input {
-        FnArg::Typed(param) if names_shutdown(&param.ty) => Some(param),
-        _ => None,
-    });
+    let candidates: Vec<&PatType> = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(param) if names_shutdown(&param.ty).is_some() => Some(param),
+            _ => None,
+        })
+        .collect();
+    let handle = candidates
+        .iter()
+        .find(|param| names_shutdown(&param.ty).is_some_and(|prefix| prefix == krate))
+        .or(candidates.first());
     match handle {
         Some(param) => match &*param.pat {
             Pat::Ident(PatIdent {
                 ident,
                 subpat: None,
                 ..
-            }) => Some(ident.clone()),
+            }) => Some((ident.clone(), &*param.ty)),
             other => {
                 if has_resources {
                     errors.spanned(
@@ -57,7 +67,8 @@ pub(crate) fn service_signature(
                 errors.push(syn::Error::new(
                     sig.paren_token.span.join(),
                     "a `#[graceful::service]` function takes the `Shutdown` handle that its \
-                     `#[resource] let`s register with: add a parameter `shutdown: graceful::Shutdown`",
+                     `#[resource] let`s register with: add a parameter `shutdown: graceful::Shutdown` \
+                     (written `Shutdown`, with or without its path, or `&Shutdown`)",
                 ));
             }
             None
@@ -65,17 +76,24 @@ pub(crate) fn service_signature(
     }
 }
 
-/// Whether `ty` is written as `Shutdown` (`graceful::Shutdown`, `g::Shutdown`).
-fn names_shutdown(ty: &Type) -> bool {
+/// If `ty` is written as `Shutdown` (`graceful::Shutdown`, `&Shutdown`), the segments before
+/// it.
+fn names_shutdown(ty: &Type) -> Option<Vec<String>> {
     match ty {
-        Type::Path(path) => path
-            .path
-            .segments
-            .last()
-            .is_some_and(|segment| segment.ident == "Shutdown" && segment.arguments.is_none()),
+        Type::Path(path) if path.qself.is_none() => {
+            let segments: Vec<_> = path.path.segments.iter().collect();
+            let (last, prefix) = segments.split_last()?;
+            (last.ident == "Shutdown" && last.arguments.is_none()).then(|| {
+                prefix
+                    .iter()
+                    .map(|segment| segment.ident.to_string())
+                    .collect()
+            })
+        }
+        Type::Reference(reference) => names_shutdown(&reference.elem),
         Type::Paren(inner) => names_shutdown(&inner.elem),
         Type::Group(inner) => names_shutdown(&inner.elem),
-        _ => false,
+        _ => None,
     }
 }
 

@@ -32,6 +32,8 @@ pub enum Step {
 }
 
 pub(crate) struct InProcess {
+    /// A handle of `graceful::test::shutdown()`: no sequence runs, the test's calls move it.
+    standalone: bool,
     /// Signals delivered by the test so far.
     signals: AtomicU32,
     /// The second signal, which ends the run at once.
@@ -41,13 +43,19 @@ pub(crate) struct InProcess {
 }
 
 impl InProcess {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(standalone: bool) -> Self {
         InProcess {
+            standalone,
             signals: AtomicU32::new(0),
             forced: OnceLock::new(),
             forced_token: CancellationToken::new(),
             step: watch::Sender::new(Step::Starting),
         }
+    }
+
+    /// Whether no sequence runs (`graceful::test::shutdown()`).
+    pub(crate) fn is_standalone(&self) -> bool {
+        self.standalone
     }
 
     /// Counts a signal; returns how many were delivered before it.

@@ -36,9 +36,10 @@ impl State {
         Self::with(config, None)
     }
 
-    /// The state of a run of the test kit: no process around it.
-    pub(crate) fn new_in_process(config: Config) -> Arc<Self> {
-        Self::with(config, Some(InProcess::new()))
+    /// The state of a run of the test kit (no process around it), or with `standalone` of a
+    /// handle that no sequence runs.
+    pub(crate) fn new_in_process(config: Config, standalone: bool) -> Arc<Self> {
+        Self::with(config, Some(InProcess::new(standalone)))
     }
 
     fn with(config: Config, in_process: Option<InProcess>) -> Arc<Self> {

@@ -27,6 +27,9 @@ pub(crate) struct Trigger {
     triggered: OnceLock<Triggered>,
     /// Wakes the watchdog, which then bounds the shutdown by its deadline.
     watchdog: OnceLock<Waker>,
+    /// The runtime whose clock stamps the trigger, in a test's run: its clock may be paused,
+    /// and the trigger may come from a thread outside it.
+    clock: OnceLock<tokio::runtime::Handle>,
 }
 
 /// What started shutdown, when, and the deadline that follows from it.
@@ -46,6 +49,7 @@ impl Trigger {
             cancel_token: CancellationToken::new(),
             triggered: OnceLock::new(),
             watchdog: OnceLock::new(),
+            clock: OnceLock::new(),
         }
     }
 
@@ -65,7 +69,13 @@ impl Trigger {
     pub(crate) fn begin(&self, cause: Cause) -> bool {
         // Tokio's clock: the same instant as the system's, but on a runtime whose clock a test
         // paused, where the sequence's timers measure the drain delay and the deadline.
-        let at = tokio::time::Instant::now().into_std();
+        let at = match self.clock.get() {
+            Some(runtime) => {
+                let _on = runtime.enter();
+                tokio::time::Instant::now().into_std()
+            }
+            None => tokio::time::Instant::now().into_std(),
+        };
         let deadline = at.checked_add(self.timeout).unwrap_or(at);
         if self
             .triggered
@@ -101,6 +111,11 @@ impl Trigger {
     /// The deadline of the shutdown, once it has begun.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         self.triggered().map(|triggered| triggered.deadline)
+    }
+
+    /// Stamps the trigger with `runtime`'s clock, from whatever thread it comes (a test's run).
+    pub(crate) fn use_clock_of(&self, runtime: tokio::runtime::Handle) {
+        let _ = self.clock.set(runtime);
     }
 
     /// Set once, by the watchdog, as the run registers with it.

@@ -2,8 +2,9 @@
 //! several binaries). The function stays as written; its `#[resource] let`s register with the
 //! `Shutdown` handle it takes.
 
-use proc_macro2::{Ident, TokenStream};
-use quote::quote;
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::crate_path;
 use super::main::expand_resource;
@@ -37,12 +38,24 @@ pub(crate) fn service(args: TokenStream, item: TokenStream) -> TokenStream {
         .pieces
         .iter()
         .any(|piece| matches!(piece, Piece::Resource(_)));
-    let handle = validate::service_signature(&function.sig, has_resources, &mut errors);
+    let parameter =
+        validate::service_signature(&function.sig, &krate_segments, has_resources, &mut errors);
 
     let krate = crate_path(args.krate.as_ref());
-    let statements = body.pieces.iter().map(|piece| match (piece, &handle) {
+    // The resources register with a clone of the handle taken as the body starts: the body
+    // may shadow the parameter's name, or move it, after.
+    let handle = Ident::new("__graceful_shutdown", Span::mixed_site());
+    let alias = match (&parameter, has_resources) {
+        (Some((ident, ty)), true) => quote_spanned! {ty.span()=>
+            let #handle: #krate::Shutdown = ::core::clone::Clone::clone(
+                <_ as ::core::borrow::Borrow<#krate::Shutdown>>::borrow(&#ident),
+            );
+        },
+        _ => TokenStream::new(),
+    };
+    let statements = body.pieces.iter().map(|piece| match (piece, &parameter) {
         (Piece::Tokens(tokens), _) => tokens.clone(),
-        (Piece::Resource(resource), Some(handle)) => expand_resource(resource, &krate, handle),
+        (Piece::Resource(resource), Some(_)) => expand_resource(resource, &krate, &handle),
         // The error is reported; the statement stays a plain `let`.
         (Piece::Resource(resource), None) => plain_let(resource),
     });
@@ -56,7 +69,7 @@ pub(crate) fn service(args: TokenStream, item: TokenStream) -> TokenStream {
     } = &function;
     let mut block = TokenStream::new();
     brace_token.surround(&mut block, |block| {
-        block.extend(quote!(#inner_attrs #(#statements)*));
+        block.extend(quote!(#inner_attrs #alias #(#statements)*));
     });
     let mut tokens = quote!(#(#attrs)* #vis #sig #block);
     tokens.extend(errors.into_compile_errors());
@@ -76,6 +89,5 @@ fn plain_let(resource: &crate::body::ResourceLet) -> TokenStream {
         ..
     } = resource;
     let annotation = ty.as_ref().map(|ty| quote!(: #ty));
-    let _: &Ident = ident;
     quote!(#(#other_attrs)* #let_token #mutability #ident #annotation = #init #semi_token)
 }

@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
-use tokio::task::{AbortHandle, JoinHandle};
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until, timeout_at};
+use tokio_util::sync::CancellationToken;
 
 use super::Stage;
 use crate::BoxError;
@@ -61,6 +62,9 @@ pub(crate) enum Closer {
 struct Teardown {
     deadline: Instant,
     closer: Closer,
+    /// Cancelled if the teardown is dropped before its end: the closes stop at their next
+    /// `.await`, wherever they run.
+    stopped: CancellationToken,
     log: Log,
     /// The names closing now, for the watchdog's message.
     closing: Arc<Mutex<Vec<&'static str>>>,
@@ -95,6 +99,7 @@ pub(super) async fn close_all(
     let teardown = Arc::new(Teardown {
         deadline,
         closer,
+        stopped: CancellationToken::new(),
         log: log.clone(),
         closing,
         sequence: Mutex::new(Sequence {
@@ -109,12 +114,10 @@ pub(super) async fn close_all(
     // `abandoned`.
     let mut stop = StopOnDrop {
         teardown: teardown.clone(),
-        closer: None,
         abandoned,
         done: false,
     };
     let mut closer = start_closer(&teardown, 0);
-    stop.closer = Some(closer.abort_handle());
     loop {
         let check = teardown.next_check();
         tokio::select! {
@@ -131,7 +134,6 @@ pub(super) async fn close_all(
                 }
             }
         }
-        stop.closer = Some(closer.abort_handle());
     }
     stop.done = true;
     lock(&teardown.closing).clear();
@@ -139,11 +141,10 @@ pub(super) async fn close_all(
 }
 
 /// Stops the teardown if it is dropped before its end: no closer takes another group, and the
-/// one running as a task of the runtime is aborted (one on a blocking thread cannot be).
+/// closes running stop at their next `.await` (one that blocks its thread cannot be stopped).
 /// What closed is kept in `abandoned`, followed by the rest, abandoned.
 struct StopOnDrop {
     teardown: Arc<Teardown>,
-    closer: Option<AbortHandle>,
     abandoned: Arc<Mutex<Vec<ResourceReport>>>,
     /// Whether the teardown reached its end.
     done: bool,
@@ -151,6 +152,11 @@ struct StopOnDrop {
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
+        // At its end, a close given up on (blocking its thread past its budget) is left to
+        // finish if it ever can.
+        if self.done {
+            return;
+        }
         let mut sequence = lock(&self.teardown.sequence);
         sequence.closer = sequence.closer.wrapping_add(1);
         let mut reports = std::mem::take(&mut sequence.reports);
@@ -173,27 +179,28 @@ impl Drop for StopOnDrop {
             ));
         }
         drop(sequence);
-        if !self.done {
-            lock(&self.abandoned).extend(reports);
-        }
-        if let Some(closer) = &self.closer {
-            closer.abort();
-        }
+        self.teardown.stopped.cancel();
+        lock(&self.abandoned).extend(reports);
     }
 }
 
-fn start_closer(teardown: &Arc<Teardown>, id: u32) -> JoinHandle<()> {
-    let closer = teardown.closer;
+fn start_closer(teardown: &Arc<Teardown>, id: u32) -> JoinHandle<Option<()>> {
     // What a close spawns is taken by the task group, which takes nothing else now.
-    off_or_on(closer, close_scope::enter(teardown.clone().closer(id)))
+    let close = close_scope::enter(teardown.clone().closer(id));
+    off_or_on(teardown.closer, &teardown.stopped, close)
 }
 
-/// Runs `close` as `closer` says.
-fn off_or_on<F>(closer: Closer, close: F) -> JoinHandle<F::Output>
+/// Runs `close` as `closer` says, until `stopped` (then `None`).
+fn off_or_on<F>(
+    closer: Closer,
+    stopped: &CancellationToken,
+    close: F,
+) -> JoinHandle<Option<F::Output>>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let close = stopped.clone().run_until_cancelled_owned(close);
     match closer {
         Closer::OffTheRuntime => {
             let runtime = Handle::current();
@@ -350,7 +357,8 @@ impl Teardown {
                 *lock(&self.closing) = group.iter().map(|entry| entry.name).collect();
                 (group, started)
             };
-            let reports = close_group(group, started, self.deadline, self.closer).await;
+            let reports =
+                close_group(group, started, self.deadline, self.closer, &self.stopped).await;
             let mut sequence = lock(&self.sequence);
             let still_ours = sequence.closer == id
                 && sequence
@@ -392,6 +400,7 @@ async fn close_group(
     started: Instant,
     deadline: Instant,
     closer: Closer,
+    stopped: &CancellationToken,
 ) -> Vec<ResourceReport> {
     if group.len() == 1 {
         let entry = group.into_iter().next().expect("one entry");
@@ -407,6 +416,7 @@ async fn close_group(
             let (name, order) = (entry.name, entry.key.1);
             let task = off_or_on(
                 closer,
+                stopped,
                 close_scope::enter(close_one(entry, started, budget)),
             );
             (name, order, budget, task)
@@ -416,7 +426,8 @@ async fn close_group(
     for (name, order, budget, task) in closing {
         // A close that blocks its thread never reaches its own timeout: this one bounds it.
         let (outcome, elapsed) = match timeout_at(budget, task).await {
-            Ok(Ok(done)) => done,
+            Ok(Ok(Some(done))) => done,
+            Ok(Ok(None)) => (ResourceOutcome::Abandoned, started.elapsed()),
             Ok(Err(error)) => match error.try_into_panic() {
                 Ok(panic) => (
                     ResourceOutcome::Panicked(panic_message(panic.as_ref())),

@@ -87,14 +87,25 @@ impl Control {
         let in_process = self.in_process();
         if in_process.count_signal() == 0 {
             watchdog::first_signal(&self.state, signal);
+            if in_process.is_standalone() {
+                in_process.reach(Step::DrainDelay);
+            }
             return;
         }
+        // Two signals at once from two threads: the second may get here before the first has
+        // started shutdown, which the forced end needs.
+        self.state.trigger().begin(Cause::Signal(signal));
         self.state.log().announce(
             tracing::Level::ERROR,
             Some(signal),
             watchdog::forced_message(signal),
         );
         in_process.force(signal);
+        // No sequence ends it: its tasks stop here, as a process's would.
+        if in_process.is_standalone() {
+            self.state.tasks().close(crate::tasks::Accepting::None);
+            in_process.reach(Step::Finished);
+        }
     }
 
     /// The cancel, now: [`Shutdown::cancelled`] resolves, [`Shutdown::is_cancelled`] turns
@@ -117,6 +128,10 @@ impl Control {
             .trigger()
             .begin(Cause::Requested("cancelled by the test".to_owned()));
         self.state.trigger().cancel();
+        let in_process = self.in_process();
+        if in_process.is_standalone() {
+            in_process.reach(Step::Draining);
+        }
     }
 
     /// What started shutdown, once it has.

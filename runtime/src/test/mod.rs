@@ -48,7 +48,9 @@ use crate::{Config, Shutdown};
 /// takes the handle (an axum router with `tower::ServiceExt::oneshot`, a worker loop).
 /// Nothing moves it but the test: [`Shutdown::trigger`] or [`Control::signal`] start
 /// shutdown (readiness fails, [`Shutdown::is_shutting_down`] turns `true`), and
-/// [`Control::cancel`] is the cancel. A task spawned on it runs on the runtime it was made in
+/// [`Control::cancel`] is the cancel. Its [`Step`] follows [`Control`]'s calls: `Running`,
+/// `DrainDelay` at a signal, `Draining` at the cancel, `Finished` at a second signal (which
+/// aborts its tasks). A task spawned on it runs on the runtime it was made in
 /// (make it inside one to spawn); a failing task starts shutdown, as in a service.
 ///
 /// ```
@@ -72,8 +74,9 @@ use crate::{Config, Shutdown};
 /// # }
 /// ```
 pub fn shutdown() -> (Shutdown, Control) {
-    let state = State::new_in_process(Config::new());
+    let state = State::new_in_process(Config::new(), true);
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        state.trigger().use_clock_of(runtime.clone());
         state.tasks().attach(runtime);
     }
     state.enter(crate::progress::Progress::Running);

@@ -31,8 +31,12 @@ use crate::{Config, MainOutput, Report, Shutdown};
 ///   blocks the runtime.)
 ///
 /// What a process does that a test cannot: end itself when a thread is blocked past the
-/// deadline. Such a run does not return; test that at the process level (a real process and a
-/// real signal).
+/// deadline. A task that blocks a runtime thread leaves such a run waiting; a close that
+/// blocks its thread is reported as timed out, but the thread stays blocked (and a
+/// `#[tokio::test]` runtime waits for it when dropped). Test those at the process level (a
+/// real process and a real signal). A run ended early (a second signal, or its future
+/// dropped by the test's own timeout) aborts its tasks, stops its closes at their next
+/// `.await` and lets go of its resources.
 ///
 /// ```
 /// use std::time::Duration;
@@ -240,7 +244,7 @@ impl Service {
             Ok(config) => config,
             Err(error) => return Report::failed_start(error, timeout),
         };
-        let state = State::new_in_process(config);
+        let state = State::new_in_process(config, false);
         let supplied: Vec<Provides> = self.supplied.iter().map(|s| s.provides).collect();
         for value in self.supplied {
             (value.insert)(state.provided());

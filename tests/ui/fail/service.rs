@@ -36,4 +36,16 @@ async fn crate_on_let(shutdown: graceful::Shutdown) {
     let _ = shutdown;
 }
 
+mod other {
+    pub struct Shutdown;
+}
+
+// A `Shutdown` that is not graceful's: the error is on its type.
+#[graceful::service]
+async fn not_graceful_s(shutdown: other::Shutdown) {
+    #[resource]
+    let _db = Db;
+    let _ = shutdown;
+}
+
 fn main() {}

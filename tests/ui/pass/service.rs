@@ -28,3 +28,23 @@ async fn main(shutdown: Shutdown) -> Result<(), BoxError> {
     assert_eq!(helper(1).await, 2);
     service("label", shutdown).await
 }
+
+mod other {
+    /// A type of the user's own that happens to be called `Shutdown`.
+    pub struct Shutdown;
+}
+
+/// The handle by reference, a parameter shadowed before the resources, and a `Shutdown` of
+/// the user's own next to graceful's: the resources register with graceful's handle.
+#[graceful::service]
+async fn awkward(_stop: other::Shutdown, shutdown: &graceful::Shutdown) {
+    let shutdown = shutdown.readiness();
+    #[resource]
+    let db = Db;
+    let _ = (&*db, shutdown.is_ready());
+}
+
+#[allow(dead_code)]
+async fn uses_awkward(shutdown: Shutdown) {
+    awkward(other::Shutdown, &shutdown).await;
+}
