@@ -12,6 +12,18 @@ pub(crate) struct Function {
     pub(crate) body: TokenStream,
 }
 
+impl Function {
+    /// Parses `item`; if it is not a function, the item as it was with the parse error, to
+    /// emit (so that the rest of the program still sees it).
+    pub(crate) fn parse_or_emit(item: TokenStream) -> Result<Self, TokenStream> {
+        syn::parse2(item.clone()).map_err(|error| {
+            let mut tokens = item;
+            tokens.extend(error.into_compile_error());
+            tokens
+        })
+    }
+}
+
 impl Parse for Function {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;

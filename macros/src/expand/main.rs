@@ -17,13 +17,9 @@ use crate::validate;
 /// `#[graceful::main]`: on error, the function is still emitted (so IDEs keep working) along
 /// with every error found.
 pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    let function: Function = match syn::parse2(item.clone()) {
+    let function = match Function::parse_or_emit(item) {
         Ok(function) => function,
-        Err(error) => {
-            let mut tokens = item;
-            tokens.extend(error.into_compile_error());
-            return tokens;
-        }
+        Err(tokens) => return tokens,
     };
     let mut errors = Errors::default();
     let args = parse_main_args(args, &mut errors);

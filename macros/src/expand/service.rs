@@ -16,13 +16,9 @@ use crate::validate;
 
 /// On error, the function is still emitted, with every error found.
 pub(crate) fn service(args: TokenStream, item: TokenStream) -> TokenStream {
-    let function: Function = match syn::parse2(item.clone()) {
+    let function = match Function::parse_or_emit(item) {
         Ok(function) => function,
-        Err(error) => {
-            let mut tokens = item;
-            tokens.extend(error.into_compile_error());
-            return tokens;
-        }
+        Err(tokens) => return tokens,
     };
     let mut errors = Errors::default();
     let args = parse_service_args(args, &mut errors);

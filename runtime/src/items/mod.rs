@@ -185,6 +185,36 @@ impl fmt::Debug for Opening {
     }
 }
 
+/// Items for the tests of the check and the selection.
+#[cfg(test)]
+pub(super) mod test_items {
+    use super::{Dependency, ItemResource, OpenFuture, Opening, Provides};
+
+    fn never(_: Opening) -> OpenFuture {
+        unreachable!("the check and the selection open nothing")
+    }
+
+    /// An item named `name` (its path too), of `order`, providing `provides`, taking `needs`.
+    pub(in crate::items) fn item(
+        name: &'static str,
+        order: i64,
+        provides: Provides,
+        needs: &'static [Dependency],
+    ) -> &'static ItemResource {
+        Box::leak(Box::new(ItemResource {
+            name,
+            path: name,
+            location: (name, 0, 0),
+            order,
+            timeout: None,
+            telemetry: false,
+            provides,
+            needs,
+            open: never,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -151,34 +151,12 @@ pub(super) fn available(items: &[&'static ItemResource]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::items::{OpenFuture, Opening, Provides};
+    use crate::items::Provides;
+    use crate::items::test_items::item;
     use crate::{Resource, Shutdown};
 
     struct Pool;
     struct Cache;
-
-    fn never(_: Opening) -> OpenFuture {
-        unreachable!("the check never opens anything")
-    }
-
-    fn item(
-        name: &'static str,
-        order: i64,
-        provides: Provides,
-        needs: &'static [Dependency],
-    ) -> &'static ItemResource {
-        Box::leak(Box::new(ItemResource {
-            name,
-            path: name,
-            location: (name, 0, 0),
-            order,
-            timeout: None,
-            telemetry: false,
-            provides,
-            needs,
-            open: never,
-        }))
-    }
 
     #[test]
     fn a_sound_graph_passes() {

@@ -65,35 +65,13 @@ pub(crate) fn select(
 mod tests {
     use super::*;
     use crate::Resource;
-    use crate::items::{Dependency, OpenFuture, Opening};
+    use crate::items::Dependency;
+    use crate::items::test_items::item;
 
     struct Settings;
     struct Pool;
     struct Audit;
     struct Telemetry;
-
-    fn never(_: Opening) -> OpenFuture {
-        unreachable!("selecting opens nothing")
-    }
-
-    fn item(
-        name: &'static str,
-        order: i64,
-        provides: Provides,
-        needs: &'static [Dependency],
-    ) -> &'static ItemResource {
-        Box::leak(Box::new(ItemResource {
-            name,
-            path: name,
-            location: (name, 0, 0),
-            order,
-            timeout: None,
-            telemetry: false,
-            provides,
-            needs,
-            open: never,
-        }))
-    }
 
     fn program() -> Vec<&'static ItemResource> {
         const POOL_NEEDS: &[Dependency] = &[Dependency::of::<Settings>("Settings", "settings")];
