@@ -630,3 +630,27 @@ async fn a_second_signal_stops_a_close_on_a_blocking_thread_at_its_next_await() 
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(closes.load(Ordering::SeqCst), 0, "stopped at its `.await`");
 }
+
+/// `triggered()` is the trigger as a future: at the signal, before the drain delay's end.
+#[tokio::test(start_paused = true)]
+async fn triggered_resolves_at_the_trigger_while_the_drain_delay_still_serves() {
+    let config = Config::new().drain_delay(Duration::from_secs(10));
+    let report = Service::new(config)
+        .run(
+            |shutdown| async move {
+                shutdown.spawn("http", shutdown.cancelled());
+            },
+            |control| async move {
+                let shutdown = control.shutdown();
+                let triggered = shutdown.triggered();
+                control.reached(Step::Running).await;
+                let signalled = tokio::time::Instant::now();
+                control.signal(Signal::Terminate);
+                triggered.await;
+                assert_eq!(signalled.elapsed(), Duration::ZERO);
+                assert!(!shutdown.is_cancelled(), "still serving");
+            },
+        )
+        .await;
+    assert!(report.is_clean(), "{report}");
+}

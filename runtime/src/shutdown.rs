@@ -113,6 +113,32 @@ impl Shutdown {
             .cancelled_owned()
     }
 
+    /// Resolves at the trigger: the moment readiness fails, before the drain delay. The future
+    /// is owned and `'static`, as [`cancelled`](Self::cancelled)'s is. For a server that keeps
+    /// its own health (a gRPC health service, another framework's readiness flag): flip it
+    /// here, and keep serving until [`cancelled`](Self::cancelled).
+    ///
+    /// ```
+    /// # graceful::Config::new().run(|shutdown| async move {
+    /// let (health, watching) = tokio::sync::watch::channel("SERVING");
+    /// let triggered = shutdown.triggered();
+    /// shutdown.spawn("health", async move {
+    ///     triggered.await;
+    ///     health.send_replace("NOT_SERVING"); // load balancers move away; still serving
+    /// });
+    /// shutdown.trigger("deploy");
+    /// # let mut watching = watching;
+    /// # watching.wait_for(|status| *status == "NOT_SERVING").await.unwrap();
+    /// # });
+    /// ```
+    pub fn triggered(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.state
+            .trigger()
+            .trigger_token()
+            .clone()
+            .cancelled_owned()
+    }
+
     /// `true` from the trigger on. A single atomic load: cheap enough for every request.
     ///
     /// ```
