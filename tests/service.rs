@@ -551,3 +551,57 @@ async fn with_a_log_file_the_telemetry_resource_closes_last_and_the_file_gets_th
         );
     }
 }
+
+/// A client that sends half a request head and then nothing (slowloris) cannot hold the drain:
+/// at the cancel a connection with no request in progress is closed, so the exit stays clean.
+/// A connection in the middle of a complete request is not touched (the request finishes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_a_request_head_cannot_hold_the_drain_or_make_the_exit_unclean() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = scratch("slowloris");
+    let service = Service::start(&dir, &[("GRACEFUL_TIMEOUT", "20s")]).await;
+    let mut slowloris = tokio::net::TcpStream::connect(&service.addr)
+        .await
+        .expect("connect");
+    slowloris
+        .write_all(b"GET /slow?ms=10 HTTP/1.1\r\nhost: test\r\nx-header: ")
+        .await
+        .expect("half a head");
+    // A complete request, sent before the signal: whatever reached the server by the cancel is
+    // served.
+    let mut in_flight = tokio::net::TcpStream::connect(&service.addr)
+        .await
+        .expect("connect");
+    in_flight
+        .write_all(b"GET /slow?ms=1500 HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+        .await
+        .expect("a whole request");
+    // The server has both connections once a request on a third, sent after them, has been
+    // answered.
+    assert_eq!(probe(&service.addr, "/livez").await, "200");
+    let in_flight = tokio::spawn(async move {
+        let mut response = String::new();
+        in_flight.read_to_string(&mut response).await.expect("read");
+        response[9..12].parse::<u16>().expect("a status line")
+    });
+    service.signal(libc::SIGTERM);
+    let (code, took) = service.exit().await;
+    assert_eq!(code, Some(0), "a clean exit, whatever the half head");
+    assert!(
+        took < Duration::from_secs(15),
+        "closed at the cancel, not held to the deadline: {took:?}"
+    );
+    let mut rest = Vec::new();
+    let read = slowloris.read_to_end(&mut rest).await;
+    assert!(
+        matches!(read, Ok(0)) || read.is_err(),
+        "the half head got no answer, only the close: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert_eq!(
+        in_flight.await.unwrap(),
+        200,
+        "the complete request finished"
+    );
+}

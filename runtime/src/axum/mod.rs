@@ -23,7 +23,7 @@ use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -148,10 +148,10 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
 const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 
 async fn serve_connection(io: Io, router: Router, closing: oneshot::Receiver<()>) {
-    let first_request = Arc::new(FirstRequest::default());
-    let service = Noting {
+    let requests = Arc::new(Requests::default());
+    let service = Counting {
         inner: TowerToHyperService::new(router),
-        first_request: first_request.clone(),
+        requests: requests.clone(),
     };
     let connection = http1::Builder::new()
         .serve_connection(TokioIo::new(io), service)
@@ -162,10 +162,10 @@ async fn serve_connection(io: Io, router: Router, closing: oneshot::Receiver<()>
         // Sent or dropped: either way, the server is closing.
         _ = closing => {}
     }
-    if !first_request.seen.load(Ordering::Acquire) {
+    if !requests.seen.load(Ordering::Acquire) {
         tokio::select! {
             result = connection.as_mut() => return log_end(result),
-            () = first_request.arrived.notified() => {}
+            () = requests.arrived.notified() => {}
             () = tokio::time::sleep(FIRST_REQUEST_GRACE) => {}
         }
     }
@@ -176,36 +176,121 @@ async fn serve_connection(io: Io, router: Router, closing: oneshot::Receiver<()>
     if let Poll::Ready(result) = read {
         return log_end(result);
     }
+    // No request in progress: the connection is idle, or a client is in the middle of a
+    // request head it may never finish (slowloris). Hyper would wait for the rest of such a
+    // head, up to the deadline; it is closed now, as an idle one would be.
+    if requests.in_progress.load(Ordering::Acquire) == 0 {
+        return;
+    }
     connection.as_mut().graceful_shutdown();
     log_end(connection.await);
 }
 
-/// Whether a connection has had a request yet.
+/// A connection's requests: whether it has had one yet, and how many are in progress (from
+/// the router's call until hyper drops the response's body, written or not).
 #[derive(Default)]
-struct FirstRequest {
+struct Requests {
     seen: AtomicBool,
     arrived: tokio::sync::Notify,
+    in_progress: AtomicUsize,
 }
 
-/// The router's service, noting the connection's first request.
-struct Noting<S> {
-    inner: S,
-    first_request: Arc<FirstRequest>,
-}
+/// One request in progress, until dropped.
+struct InProgress(Arc<Requests>);
 
-impl<S, R> hyper::service::Service<R> for Noting<S>
-where
-    S: hyper::service::Service<R>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn call(&self, request: R) -> Self::Future {
-        if !self.first_request.seen.swap(true, Ordering::AcqRel) {
-            self.first_request.arrived.notify_one();
+impl InProgress {
+    fn new(requests: &Arc<Requests>) -> Self {
+        requests.in_progress.fetch_add(1, Ordering::AcqRel);
+        if !requests.seen.swap(true, Ordering::AcqRel) {
+            requests.arrived.notify_one();
         }
-        self.inner.call(request)
+        InProgress(requests.clone())
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.0.in_progress.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The router's service, counting its requests in progress.
+struct Counting<S> {
+    inner: S,
+    requests: Arc<Requests>,
+}
+
+impl<S, B> hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Counting<S>
+where
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<B>,
+        >,
+{
+    type Response = hyper::Response<Counted<B>>;
+    type Error = S::Error;
+    type Future = Responding<S::Future>;
+
+    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        Responding {
+            in_progress: Some(InProgress::new(&self.requests)),
+            inner: self.inner.call(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The router's response on the way: the request stays in progress in its body.
+    struct Responding<F> {
+        #[pin]
+        inner: F,
+        in_progress: Option<InProgress>,
+    }
+}
+
+impl<F, B, E> Future for Responding<F>
+where
+    F: Future<Output = Result<hyper::Response<B>, E>>,
+{
+    type Output = Result<hyper::Response<Counted<B>>, E>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = std::task::ready!(this.inner.poll(cx))?;
+        let in_progress = this.in_progress.take();
+        Poll::Ready(Ok(response.map(|body| Counted {
+            body,
+            _in_progress: in_progress,
+        })))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response's body, its request in progress until hyper drops it.
+    struct Counted<B> {
+        #[pin]
+        body: B,
+        _in_progress: Option<InProgress>,
+    }
+}
+
+impl<B: hyper::body::Body> hyper::body::Body for Counted<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        self.project().body.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
