@@ -605,3 +605,64 @@ async fn half_a_request_head_cannot_hold_the_drain_or_make_the_exit_unclean() {
         "the complete request finished"
     );
 }
+
+/// HTTP/2 by prior knowledge (h2c) on the same port: a stream in flight at SIGTERM finishes,
+/// the client gets a GOAWAY at the cancel (a new stream on that connection is refused), the
+/// connection then closes, and the exit is clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_streams_in_flight_finish_after_sigterm_and_the_client_gets_goaway() {
+    let dir = scratch("http2");
+    let service = Service::start(&dir, &[]).await;
+    let stream = TcpStream::connect(&service.addr).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .expect("an HTTP/2 connection");
+    let connection = tokio::spawn(connection);
+    let get = |path: &str| {
+        Request::get(format!("http://test{path}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let ready = sender.send_request(get("/readyz")).await.expect("h2 works");
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.version(), hyper::Version::HTTP_2);
+
+    let in_flight = tokio::spawn(sender.send_request(get("/slow?ms=1500")));
+    // Streams reach the server in order: once a later one is answered, it has the slow one.
+    tokio::task::yield_now().await;
+    let livez = sender
+        .send_request(get("/livez"))
+        .await
+        .expect("a later stream");
+    assert_eq!(livez.status(), StatusCode::OK);
+    service.signal(libc::SIGTERM);
+
+    let slow = in_flight
+        .await
+        .unwrap()
+        .expect("the stream in flight is answered");
+    assert_eq!(slow.status(), StatusCode::OK);
+    let body = slow
+        .into_body()
+        .collect()
+        .await
+        .expect("its whole body")
+        .to_bytes();
+    assert_eq!(&body[..], br#"{"slept_ms":1500}"#);
+    // The GOAWAY came before the slow stream's end: no new stream on this connection.
+    let refused = sender.send_request(get("/livez")).await;
+    assert!(
+        refused.is_err(),
+        "a new stream after the GOAWAY: {refused:?}"
+    );
+    tokio::time::timeout(SOON, connection)
+        .await
+        .expect("the server closes the connection")
+        .unwrap()
+        .expect("closed cleanly, after the GOAWAY");
+    let (code, _) = service.exit().await;
+    assert_eq!(code, Some(0));
+}

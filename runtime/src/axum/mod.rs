@@ -28,8 +28,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use axum::Router;
-use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
+use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -39,14 +39,22 @@ use self::connection::{Connections, Io};
 pub use self::health::health;
 use crate::Shutdown;
 
-/// Serves `router` on `listener` (HTTP/1.1, with upgrades) until shutdown, then drains.
-/// Spawn it as a task: `shutdown.spawn("http", serve(listener, app, shutdown.clone()))`.
+/// Serves `router` on `listener` until shutdown, then drains. Spawn it as a task:
+/// `shutdown.spawn("http", serve(listener, app, shutdown.clone()))`.
+///
+/// It speaks HTTP/1.1 (with upgrades, such as WebSockets) and HTTP/2 by prior knowledge (h2c,
+/// as gRPC clients and load balancers speak it to a backend), told apart by each connection's
+/// first bytes. TLS is not its business: terminate it in front (a load balancer, a sidecar).
 ///
 /// - From the trigger through the drain delay it keeps accepting, while `/readyz` (see
 ///   [`health`]) answers 503 so that load balancers move traffic away.
 /// - At the cancel (the end of the drain delay) it stops accepting: the listener is closed
 ///   and new connections are refused. Idle keep-alive connections are closed; a request in
-///   flight runs to the end and its response carries `Connection: close`.
+///   flight runs to the end and its response carries `Connection: close`. An HTTP/2
+///   connection gets a GOAWAY: its streams in flight finish, new ones are refused.
+/// - A connection with no request in progress then (idle, or in the middle of a request head
+///   its client never finishes) is closed within a second: no client can hold the drain
+///   with half a request.
 /// - It returns `Ok(())` once every connection is gone, upgraded ones (WebSockets) included.
 /// - A connection still open at the shutdown deadline (a request that did not finish, an SSE
 ///   stream or a WebSocket that was not ended) is closed then: the task is aborted, and every
@@ -147,15 +155,23 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
 /// new connection), and closing first would reset it.
 const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 
+/// How long a connection with no request in progress at the close is given to go: an idle
+/// HTTP/1.1 connection closes at once, an HTTP/2 one once its client has its GOAWAY; one in
+/// the middle of a request head that never ends (slowloris) is dropped then.
+const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
+
 async fn serve_connection(io: Io, router: Router, closing: oneshot::Receiver<()>) {
     let requests = Arc::new(Requests::default());
     let service = Counting {
         inner: TowerToHyperService::new(router),
         requests: requests.clone(),
     };
-    let connection = http1::Builder::new()
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
+    // HTTP/1.1, and HTTP/2 by prior knowledge (h2c: the client starts with the HTTP/2
+    // preface), told apart by the first bytes. Each HTTP/2 stream runs on a task of the
+    // connection's own, aborted with it.
+    let streams = Streams::default();
+    let builder = auto::Builder::new(streams.clone());
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     let mut connection = pin!(connection);
     tokio::select! {
         result = connection.as_mut() => return log_end(result),
@@ -176,14 +192,41 @@ async fn serve_connection(io: Io, router: Router, closing: oneshot::Receiver<()>
     if let Poll::Ready(result) = read {
         return log_end(result);
     }
+    // HTTP/1.1: no keep-alive from now on, idle closes at once; HTTP/2: GOAWAY, the streams in
+    // flight finish, new ones are refused.
+    connection.as_mut().graceful_shutdown();
     // No request in progress: the connection is idle, or a client is in the middle of a
     // request head it may never finish (slowloris). Hyper would wait for the rest of such a
-    // head, up to the deadline; it is closed now, as an idle one would be.
+    // head, up to the deadline; it goes within a bound instead.
     if requests.in_progress.load(Ordering::Acquire) == 0 {
+        if let Ok(result) = tokio::time::timeout(IDLE_CLOSE_GRACE, connection.as_mut()).await {
+            log_end(result);
+        }
         return;
     }
-    connection.as_mut().graceful_shutdown();
     log_end(connection.await);
+}
+
+/// Runs a connection's HTTP/2 streams, each on a task of its own (as hyper requires), and
+/// aborts those left when the connection is dropped: at the deadline, or when its client
+/// goes. No waiter is shared with any other connection.
+#[derive(Clone, Default)]
+struct Streams(Arc<std::sync::Mutex<JoinSet<()>>>);
+
+impl<F> hyper::rt::Executor<F> for Streams
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, stream: F) {
+        let mut streams = crate::sync::lock(&self.0);
+        // What has finished is reaped as new streams come, so a long connection holds only
+        // its live streams.
+        while streams.try_join_next().is_some() {}
+        streams.spawn(async move {
+            stream.await;
+        });
+    }
 }
 
 /// A connection's requests: whether it has had one yet, and how many are in progress (from
@@ -294,7 +337,7 @@ impl<B: hyper::body::Body> hyper::body::Body for Counted<B> {
     }
 }
 
-fn log_end(result: Result<(), hyper::Error>) {
+fn log_end(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
     if let Err(error) = result {
         tracing::debug!(target: "graceful::axum", "connection ended with an error: {error}");
     }
