@@ -112,6 +112,13 @@ pub(crate) struct Io {
     _alive: TaskTrackerToken,
 }
 
+impl Io {
+    /// The bytes the client has sent so far, left unread for whoever serves the connection.
+    pub(crate) async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.peek(buf).await
+    }
+}
+
 impl Drop for Io {
     fn drop(&mut self) {
         self.connections.lock().remove(&self.id);

@@ -21,15 +21,15 @@ mod health;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
 use axum::Router;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::TokioIo;
-use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -160,23 +160,110 @@ const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 /// the middle of a request head that never ends (slowloris) is dropped then.
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-async fn serve_connection(io: Io, router: Router, closing: oneshot::Receiver<()>) {
+async fn serve_connection(io: Io, router: Router, mut closing: oneshot::Receiver<()>) {
+    // The client's first bytes say which protocol it speaks. One that has sent nothing by the
+    // close is given the same grace as for a first request.
+    let mut closed = false;
+    let protocol = tokio::select! {
+        protocol = Protocol::of(&io) => protocol,
+        _ = &mut closing => {
+            closed = true;
+            match tokio::time::timeout(FIRST_REQUEST_GRACE, Protocol::of(&io)).await {
+                Ok(protocol) => protocol,
+                Err(_) => return,
+            }
+        }
+    };
     let requests = Arc::new(Requests::default());
     let service = Counting {
         inner: TowerToHyperService::new(router),
         requests: requests.clone(),
     };
-    // HTTP/1.1, and HTTP/2 by prior knowledge (h2c: the client starts with the HTTP/2
-    // preface), told apart by the first bytes. Each HTTP/2 stream runs on a task of the
-    // connection's own, aborted with it.
-    let streams = Streams::default();
-    let builder = auto::Builder::new(streams.clone());
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    let mut connection = pin!(connection);
-    tokio::select! {
-        result = connection.as_mut() => return log_end(result),
-        // Sent or dropped: either way, the server is closing.
-        _ = closing => {}
+    match protocol {
+        Protocol::Http1 => {
+            let connection = http1::Builder::new()
+                .serve_connection(TokioIo::new(io), service)
+                .with_upgrades();
+            drive(pin!(connection), &requests, closing, closed).await;
+        }
+        Protocol::Http2 => {
+            // Each stream runs on a task of the connection's own, aborted with it.
+            let connection =
+                http2::Builder::new(Streams::default()).serve_connection(TokioIo::new(io), service);
+            drive(pin!(connection), &requests, closing, closed).await;
+        }
+    }
+}
+
+/// What a connection speaks: HTTP/2 by prior knowledge (h2c: the client starts with the
+/// HTTP/2 preface, as gRPC clients and load balancers do with a backend), or HTTP/1.1. Each
+/// goes to hyper's own builder for it, so HTTP/1.1 pays nothing for HTTP/2.
+enum Protocol {
+    Http1,
+    Http2,
+}
+
+impl Protocol {
+    /// Peeks at the first bytes: the preface starts with `PRI`, which no HTTP/1.1 method is.
+    /// An error or an early end is hyper's to find out, as HTTP/1.1.
+    async fn of(io: &Io) -> Protocol {
+        let mut first = [0; 3];
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match io.peek(&mut first).await {
+                Ok(3) => {
+                    return match &first {
+                        b"PRI" => Protocol::Http2,
+                        _ => Protocol::Http1,
+                    };
+                }
+                Ok(0) | Err(_) => return Protocol::Http1,
+                Ok(n) if first[..n] != b"PRI"[..n] => return Protocol::Http1,
+                // Fewer than 3 bytes, all of the preface's: a peek returns at once while any
+                // byte is unread, so wait for the rest a little longer each time.
+                Ok(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+}
+
+/// A connection of either protocol, which can be asked to close gracefully.
+trait Graceful: Future<Output = Result<(), hyper::Error>> {
+    fn graceful_shutdown(self: Pin<&mut Self>);
+}
+
+/// The router's service, as each connection serves it.
+type RouterService = Counting<TowerToHyperService<Router>>;
+
+impl Graceful for http1::UpgradeableConnection<TokioIo<Io>, RouterService> {
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        http1::UpgradeableConnection::graceful_shutdown(self);
+    }
+}
+
+impl Graceful for http2::Connection<TokioIo<Io>, RouterService, Streams> {
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        http2::Connection::graceful_shutdown(self);
+    }
+}
+
+/// Serves a connection until it ends, or until the server closes (`closing` fires, or
+/// `closed` already): then it closes gracefully, reading first a request already sent.
+async fn drive<C: Graceful>(
+    mut connection: Pin<&mut C>,
+    requests: &Requests,
+    closing: oneshot::Receiver<()>,
+    closed: bool,
+) {
+    if !closed {
+        tokio::select! {
+            result = connection.as_mut() => return log_end(result),
+            // Sent or dropped: either way, the server is closing.
+            _ = closing => {}
+        }
     }
     if !requests.seen.load(Ordering::Acquire) {
         tokio::select! {
@@ -337,7 +424,7 @@ impl<B: hyper::body::Body> hyper::body::Body for Counted<B> {
     }
 }
 
-fn log_end(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
+fn log_end(result: Result<(), hyper::Error>) {
     if let Err(error) = result {
         tracing::debug!(target: "graceful::axum", "connection ended with an error: {error}");
     }
