@@ -36,6 +36,7 @@ impl Connections {
         self.lock().insert(id, switch.clone());
         Io {
             stream,
+            first: Vec::new(),
             switch,
             id,
             connections: self.clone(),
@@ -70,6 +71,8 @@ struct Switch {
     killed: AtomicBool,
     reader: AtomicWaker,
     writer: AtomicWaker,
+    /// Bytes written so far: whether a closing connection still makes progress.
+    written: AtomicU64,
 }
 
 impl Switch {
@@ -106,6 +109,9 @@ fn killed() -> io::Error {
 /// removes it from the server's live set.
 pub(crate) struct Io {
     stream: TcpStream,
+    /// The client's first bytes, read to tell its protocol, given back to hyper before the
+    /// rest of the stream.
+    first: Vec<u8>,
     switch: Arc<Switch>,
     id: u64,
     connections: Arc<Connections>,
@@ -113,9 +119,38 @@ pub(crate) struct Io {
 }
 
 impl Io {
-    /// The bytes the client has sent so far, left unread for whoever serves the connection.
-    pub(crate) async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.peek(buf).await
+    /// Reads the client's first bytes until there are `count` of them, or `enough` says they
+    /// tell enough, or the client has sent all it will: they are given back, in order, to the
+    /// first reads. Returns them.
+    pub(crate) async fn first_bytes(
+        &mut self,
+        count: usize,
+        enough: impl Fn(&[u8]) -> bool,
+    ) -> &[u8] {
+        use tokio::io::AsyncReadExt;
+        let mut byte = [0; 8];
+        while self.first.len() < count && !enough(&self.first) {
+            let wanted = (count - self.first.len()).min(byte.len());
+            match self.stream.read(&mut byte[..wanted]).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => self.first.extend_from_slice(&byte[..read]),
+            }
+        }
+        &self.first
+    }
+
+    /// How many bytes have been written to this socket so far.
+    pub(crate) fn written(&self) -> Written {
+        Written(self.switch.clone())
+    }
+}
+
+/// A socket's bytes written so far, read from outside the task that writes.
+pub(crate) struct Written(Arc<Switch>);
+
+impl Written {
+    pub(crate) fn get(&self) -> u64 {
+        self.0.written.load(Ordering::Relaxed)
     }
 }
 
@@ -149,6 +184,16 @@ impl Io {
     }
 }
 
+impl Io {
+    fn count(&self, written: &Poll<io::Result<usize>>) {
+        if let Poll::Ready(Ok(bytes)) = written {
+            self.switch
+                .written
+                .fetch_add(*bytes as u64, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Reads and writes park separately: the halves of an upgraded stream may live in two tasks.
 enum Direction {
     Read,
@@ -161,8 +206,14 @@ impl AsyncRead for Io {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.get_mut()
-            .guarded(Direction::Read, cx, |stream, cx| stream.poll_read(cx, buf))
+        let io = self.get_mut();
+        if !io.first.is_empty() {
+            let given = io.first.len().min(buf.remaining());
+            buf.put_slice(&io.first[..given]);
+            io.first.drain(..given);
+            return Poll::Ready(Ok(()));
+        }
+        io.guarded(Direction::Read, cx, |stream, cx| stream.poll_read(cx, buf))
     }
 }
 
@@ -172,9 +223,12 @@ impl AsyncWrite for Io {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().guarded(Direction::Write, cx, |stream, cx| {
+        let io = self.get_mut();
+        let written = io.guarded(Direction::Write, cx, |stream, cx| {
             stream.poll_write(cx, buf)
-        })
+        });
+        io.count(&written);
+        written
     }
 
     fn poll_write_vectored(
@@ -182,9 +236,12 @@ impl AsyncWrite for Io {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().guarded(Direction::Write, cx, |stream, cx| {
+        let io = self.get_mut();
+        let written = io.guarded(Direction::Write, cx, |stream, cx| {
             stream.poll_write_vectored(cx, bufs)
-        })
+        });
+        io.count(&written);
+        written
     }
 
     fn is_write_vectored(&self) -> bool {

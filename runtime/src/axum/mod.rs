@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
-use self::connection::{Connections, Io};
+use self::connection::{Connections, Io, Written};
 pub use self::health::health;
 use crate::Shutdown;
 
@@ -52,9 +52,12 @@ use crate::Shutdown;
 ///   and new connections are refused. Idle keep-alive connections are closed; a request in
 ///   flight runs to the end and its response carries `Connection: close`. An HTTP/2
 ///   connection gets a GOAWAY: its streams in flight finish, new ones are refused.
-/// - A connection with no request in progress then (idle, or in the middle of a request head
-///   its client never finishes) is closed within a second: no client can hold the drain
-///   with half a request.
+/// - A connection that then has no request in progress and writes nothing for a second (idle,
+///   an HTTP/2 client that ignores the GOAWAY, or one in the middle of a request head it never
+///   finishes) is closed, within about 3 s of the cancel: half a request head cannot hold the
+///   drain. A response still being written goes on to its end. A request whose body the
+///   client stops sending, or whose response it stops reading, is in progress, and is cut at
+///   the deadline like any request that does not finish.
 /// - It returns `Ok(())` once every connection is gone, upgraded ones (WebSockets) included.
 /// - A connection still open at the shutdown deadline (a request that did not finish, an SSE
 ///   stream or a WebSocket that was not ended) is closed then: the task is aborted, and every
@@ -155,25 +158,27 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
 /// new connection), and closing first would reset it.
 const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 
-/// How long a connection with no request in progress at the close is given to go: an idle
-/// HTTP/1.1 connection closes at once, an HTTP/2 one once its client has its GOAWAY; one in
-/// the middle of a request head that never ends (slowloris) is dropped then.
+/// How long a closing connection may go without a request in progress and without writing a
+/// byte before it is dropped: an idle HTTP/1.1 connection closes at once, an HTTP/2 one once
+/// its client has its GOAWAY; one in the middle of a request head that never ends
+/// (slowloris), or an HTTP/2 client that ignores the GOAWAY, is dropped then.
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-async fn serve_connection(io: Io, router: Router, mut closing: oneshot::Receiver<()>) {
+async fn serve_connection(mut io: Io, router: Router, mut closing: oneshot::Receiver<()>) {
     // The client's first bytes say which protocol it speaks. One that has sent nothing by the
     // close is given the same grace as for a first request.
     let mut closed = false;
     let protocol = tokio::select! {
-        protocol = Protocol::of(&io) => protocol,
+        protocol = Protocol::of(&mut io) => protocol,
         _ = &mut closing => {
             closed = true;
-            match tokio::time::timeout(FIRST_REQUEST_GRACE, Protocol::of(&io)).await {
+            match tokio::time::timeout(FIRST_REQUEST_GRACE, Protocol::of(&mut io)).await {
                 Ok(protocol) => protocol,
                 Err(_) => return,
             }
         }
     };
+    let written = io.written();
     let requests = Arc::new(Requests::default());
     let service = Counting {
         inner: TowerToHyperService::new(router),
@@ -184,13 +189,13 @@ async fn serve_connection(io: Io, router: Router, mut closing: oneshot::Receiver
             let connection = http1::Builder::new()
                 .serve_connection(TokioIo::new(io), service)
                 .with_upgrades();
-            drive(pin!(connection), &requests, closing, closed).await;
+            drive(pin!(connection), &requests, &written, closing, closed).await;
         }
         Protocol::Http2 => {
             // Each stream runs on a task of the connection's own, aborted with it.
             let connection =
                 http2::Builder::new(Streams::default()).serve_connection(TokioIo::new(io), service);
-            drive(pin!(connection), &requests, closing, closed).await;
+            drive(pin!(connection), &requests, &written, closing, closed).await;
         }
     }
 }
@@ -204,28 +209,13 @@ enum Protocol {
 }
 
 impl Protocol {
-    /// Peeks at the first bytes: the preface starts with `PRI`, which no HTTP/1.1 method is.
-    /// An error or an early end is hyper's to find out, as HTTP/1.1.
-    async fn of(io: &Io) -> Protocol {
-        let mut first = [0; 3];
-        let mut pause = Duration::from_millis(1);
-        loop {
-            match io.peek(&mut first).await {
-                Ok(3) => {
-                    return match &first {
-                        b"PRI" => Protocol::Http2,
-                        _ => Protocol::Http1,
-                    };
-                }
-                Ok(0) | Err(_) => return Protocol::Http1,
-                Ok(n) if first[..n] != b"PRI"[..n] => return Protocol::Http1,
-                // Fewer than 3 bytes, all of the preface's: a peek returns at once while any
-                // byte is unread, so wait for the rest a little longer each time.
-                Ok(_) => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(100));
-                }
-            }
+    /// Reads the first bytes (given back to hyper): the preface starts with `PRI`, which no
+    /// HTTP/1.1 method is. An early end or an error is hyper's to find out, as HTTP/1.1.
+    async fn of(io: &mut Io) -> Protocol {
+        let first = io.first_bytes(3, |first| !b"PRI".starts_with(first)).await;
+        match first {
+            b"PRI" => Protocol::Http2,
+            _ => Protocol::Http1,
         }
     }
 }
@@ -251,10 +241,13 @@ impl Graceful for http2::Connection<TokioIo<Io>, RouterService, Streams> {
 }
 
 /// Serves a connection until it ends, or until the server closes (`closing` fires, or
-/// `closed` already): then it closes gracefully, reading first a request already sent.
+/// `closed` already): then it closes gracefully, reading first a request already sent, and
+/// is dropped once it has had no request in progress and written nothing for a whole
+/// [`IDLE_CLOSE_GRACE`].
 async fn drive<C: Graceful>(
     mut connection: Pin<&mut C>,
     requests: &Requests,
+    written: &Written,
     closing: oneshot::Receiver<()>,
     closed: bool,
 ) {
@@ -280,18 +273,25 @@ async fn drive<C: Graceful>(
         return log_end(result);
     }
     // HTTP/1.1: no keep-alive from now on, idle closes at once; HTTP/2: GOAWAY, the streams in
-    // flight finish, new ones are refused.
+    // flight (those that crossed the GOAWAY too) finish, new ones are refused.
     connection.as_mut().graceful_shutdown();
-    // No request in progress: the connection is idle, or a client is in the middle of a
-    // request head it may never finish (slowloris). Hyper would wait for the rest of such a
-    // head, up to the deadline; it goes within a bound instead.
-    if requests.in_progress.load(Ordering::Acquire) == 0 {
-        if let Ok(result) = tokio::time::timeout(IDLE_CLOSE_GRACE, connection.as_mut()).await {
-            log_end(result);
+    // A connection that neither serves a request nor writes a byte for a whole grace is done
+    // with: idle (an HTTP/2 client that does not answer the GOAWAY's ping), or in the middle
+    // of a request head it may never finish (slowloris), which hyper would wait for up to the
+    // deadline. One still writing a response (a large body to a slow reader) goes on.
+    let mut before = written.get();
+    loop {
+        match tokio::time::timeout(IDLE_CLOSE_GRACE, connection.as_mut()).await {
+            Ok(result) => return log_end(result),
+            Err(_) => {
+                let now = written.get();
+                if requests.in_progress.load(Ordering::Acquire) == 0 && now == before {
+                    return;
+                }
+                before = now;
+            }
         }
-        return;
     }
-    log_end(connection.await);
 }
 
 /// Runs a connection's HTTP/2 streams, each on a task of its own (as hyper requires), and
