@@ -213,9 +213,9 @@ impl Protocol {
     /// HTTP/1.1 method is. An early end or an error is hyper's to find out, as HTTP/1.1.
     async fn of(io: &mut Io) -> Protocol {
         let first = io.first_bytes(3, |first| !b"PRI".starts_with(first)).await;
-        match first {
-            b"PRI" => Protocol::Http2,
-            _ => Protocol::Http1,
+        match first.starts_with(b"PRI") {
+            true => Protocol::Http2,
+            false => Protocol::Http1,
         }
     }
 }
