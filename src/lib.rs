@@ -113,9 +113,9 @@
 //!
 //! # Feature flags
 //!
-//! - `axum`: [`graceful::axum`](crate::axum) serves an axum `Router` under the shutdown handle
-//!   (drained at the cancel, cut at the deadline, upgraded connections included), with
-//!   `/livez` and `/readyz`.
+//! - `axum`: [`graceful::axum`](crate::axum) serves an axum `Router` under the shutdown handle,
+//!   over HTTP/1.1 and HTTP/2 (h2c) (drained at the cancel, a GOAWAY for HTTP/2, cut at the
+//!   deadline, upgraded connections included), with `/livez` and `/readyz`.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
