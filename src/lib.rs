@@ -116,6 +116,10 @@
 //! - `axum`: [`graceful::axum`](crate::axum) serves an axum `Router` under the shutdown handle,
 //!   over HTTP/1.1 and HTTP/2 (h2c) (drained at the cancel, a GOAWAY for HTTP/2, cut at the
 //!   deadline, upgraded connections included), with `/livez` and `/readyz`.
+//! - `tonic` (with `axum`): [`graceful::tonic`](crate::tonic) serves tonic's gRPC routes on
+//!   that server, with the standard gRPC health service turned `NOT_SERVING` at the trigger,
+//!   and server streams ended with `UNAVAILABLE` at the cancel or, if they ignore it, just
+//!   before the deadline.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -130,6 +134,10 @@ pub use graceful_runtime::{
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use graceful_runtime::axum;
+
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub use graceful_runtime::tonic;
 
 pub use graceful_runtime::test;
 

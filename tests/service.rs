@@ -666,3 +666,109 @@ async fn http2_streams_in_flight_finish_after_sigterm_and_the_client_gets_goaway
     let (code, _) = service.exit().await;
     assert_eq!(code, Some(0));
 }
+
+/// The example's gRPC API, as a client of it sees it (the code generated from its `.proto`).
+mod pb {
+    #![allow(clippy::all, clippy::pedantic, dead_code, unreachable_pub)]
+    include!("../examples/service/grpc/jobs.v1.rs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_health_turns_not_serving_at_sigterm_calls_in_flight_complete_and_streams_end_with_unavailable()
+ {
+    use pb::jobs_client::JobsClient;
+    use pb::{GetRequest, SlowRequest, SubmitRequest};
+    use tonic_health::ServingStatus;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let dir = scratch("grpc");
+    let service = Service::start(&dir, &[("GRACEFUL_DRAIN_DELAY", "2s")]).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", service.addr))
+        .unwrap()
+        .connect()
+        .await
+        .expect("a gRPC connection, on the HTTP port");
+    let mut health = HealthClient::new(channel.clone());
+    let asking = |name: &str| HealthCheckRequest {
+        service: name.to_owned(),
+    };
+    for name in ["", "jobs.v1.Jobs"] {
+        let answer = health.check(asking(name)).await.expect("a health check");
+        assert_eq!(
+            answer.into_inner().status,
+            ServingStatus::Serving as i32,
+            "{name:?}"
+        );
+    }
+    let mut watching = health
+        .watch(asking(""))
+        .await
+        .expect("a health watch")
+        .into_inner();
+    let first = watching.message().await.expect("its first status").unwrap();
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+
+    let mut jobs = JobsClient::new(channel.clone());
+    let job = jobs
+        .submit(SubmitRequest { duration_ms: 4000 })
+        .await
+        .expect("a job submitted")
+        .into_inner();
+    let mut job_watch = jobs
+        .watch(GetRequest { id: job.id })
+        .await
+        .expect("a job watched")
+        .into_inner();
+    let job_watch = tokio::spawn(async move {
+        loop {
+            match job_watch.message().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("the job's watch ended with OK, before the job was done"),
+                Err(status) => return (status, Instant::now()),
+            }
+        }
+    });
+    let slow = tokio::spawn({
+        let mut jobs = jobs.clone();
+        async move { jobs.slow(SlowRequest { ms: 1500 }).await }
+    });
+    // Calls reach the server in order on one connection: once a later one is answered, the
+    // slow one is in flight.
+    tokio::task::yield_now().await;
+    jobs.get(GetRequest { id: job.id })
+        .await
+        .expect("a later call");
+    service.signal(libc::SIGTERM);
+
+    let turned = watching.message().await.expect("the change").unwrap();
+    let not_serving_at = Instant::now();
+    assert_eq!(turned.status, ServingStatus::NotServing as i32);
+    let answer = health.check(asking("jobs.v1.Jobs")).await.expect("a check");
+    assert_eq!(answer.into_inner().status, ServingStatus::NotServing as i32);
+    // Through the drain delay, calls are still served.
+    jobs.get(GetRequest { id: job.id })
+        .await
+        .expect("a new call during the drain delay is served");
+    let slow = slow.await.unwrap().expect("the call in flight completes");
+    assert_eq!(slow.into_inner().slept_ms, 1500);
+    // At the cancel, the job's watch ends with UNAVAILABLE (its job runs on), after the
+    // health turned; the health watch ends as well.
+    let (status, ended_at) = tokio::time::timeout(SOON, job_watch)
+        .await
+        .expect("the watch ends at the cancel")
+        .unwrap();
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(not_serving_at < ended_at);
+    let health_end = tokio::time::timeout(SOON, watching.message())
+        .await
+        .unwrap();
+    assert_eq!(
+        health_end
+            .expect_err("the health watch ends with a status")
+            .code(),
+        tonic::Code::Unavailable
+    );
+    let (code, _) = service.exit().await;
+    assert_eq!(code, Some(0));
+}

@@ -10,6 +10,8 @@ mod app;
 mod audit;
 #[path = "../examples/service/db.rs"]
 mod db;
+#[path = "../examples/service/grpc.rs"]
+mod grpc;
 #[path = "../examples/service/http.rs"]
 mod http;
 #[path = "../examples/service/jobs.rs"]
@@ -81,7 +83,7 @@ async fn drains_the_job_and_the_request_then_flushes_the_audit_before_the_pool_c
                 let listener = tokio::net::TcpListener::bind(&settings.addr).await?;
                 let _ = bound.send(listener.local_addr()?);
                 let db = SqlitePool::clone(&db);
-                app::serve(&shutdown, listener, settings.workers, db, audit);
+                app::serve(&shutdown, listener, settings.workers, db, audit).await;
                 Ok::<(), graceful::BoxError>(())
             },
             |control| async move {

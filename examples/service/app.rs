@@ -1,14 +1,16 @@
-//! The service's body: the workers and the HTTP server, under the handle. `main` runs it in
+//! The service's body: the workers and the server (HTTP and gRPC on one port), under the
+//! handle. `main` runs it in
 //! the process; `tests/service_in_process.rs` runs it in a test, with `graceful::test`.
 
 use graceful::{Resource, Shutdown};
 use sqlx::SqlitePool;
 
 use crate::audit::Audit;
-use crate::{http, jobs};
+use crate::{grpc, http, jobs};
 
-/// Spawns the workers, and the HTTP server on `listener`.
-pub fn serve(
+/// Spawns the workers, and the server on `listener`: the HTTP API and the gRPC one (h2c),
+/// which `graceful::axum::serve` tells apart by their first bytes.
+pub async fn serve(
     shutdown: &Shutdown,
     listener: tokio::net::TcpListener,
     workers: usize,
@@ -22,7 +24,8 @@ pub fn serve(
             jobs::work(db.clone(), wake.clone(), shutdown.clone()),
         );
     }
-    let app = http::router(db, audit, wake, shutdown);
+    let (grpc, _health) = grpc::routes(db.clone(), wake.clone(), shutdown).await;
+    let app = http::router(db, audit, wake, shutdown).merge(grpc.into_axum_router());
     shutdown.spawn(
         "http",
         graceful::axum::serve(listener, app, shutdown.clone()),

@@ -22,6 +22,7 @@
 mod app;
 mod audit;
 mod db;
+mod grpc;
 mod http;
 mod jobs;
 mod settings;
@@ -44,6 +45,6 @@ async fn main(
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", settings.addr))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    app::serve(&shutdown, listener, settings.workers, db, audit);
+    app::serve(&shutdown, listener, settings.workers, db, audit).await;
     Ok(())
 }

@@ -36,6 +36,9 @@ mod state;
 mod sync;
 mod tasks;
 pub mod test;
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub mod tonic;
 mod trigger;
 mod watchdog;
 

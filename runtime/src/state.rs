@@ -3,8 +3,8 @@
 //! and the item resources opened (by type) or opening. Each module asks for the part it needs;
 //! none of them belongs here.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crate::Config;
 use crate::in_process::{InProcess, Step};
@@ -29,6 +29,9 @@ pub(crate) struct State {
     provided: Provided,
     /// Set for a run of the test kit, in-process.
     in_process: Option<InProcess>,
+    /// When the drain ends, set by the sequence at the trigger: a server that must end its
+    /// streams itself before it is aborted (a gRPC status is a frame) reads it.
+    drain_deadline: OnceLock<tokio::time::Instant>,
 }
 
 impl State {
@@ -55,6 +58,7 @@ impl State {
             progress: AtomicU8::new(Progress::Building as u8),
             main: MainStatus::default(),
             in_process,
+            drain_deadline: OnceLock::new(),
             config,
             trigger,
             log,
@@ -109,5 +113,15 @@ impl State {
 
     pub(crate) fn main(&self) -> &MainStatus {
         &self.main
+    }
+
+    /// When the drain ends and what still runs is aborted, once the sequence has begun
+    /// shutdown (never for a handle that no sequence runs).
+    pub(crate) fn drain_deadline(&self) -> Option<tokio::time::Instant> {
+        self.drain_deadline.get().copied()
+    }
+
+    pub(crate) fn set_drain_deadline(&self, at: tokio::time::Instant) {
+        let _ = self.drain_deadline.set(at);
     }
 }

@@ -17,13 +17,14 @@
 
 mod connection;
 mod health;
+mod requests;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -34,9 +35,11 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use self::connection::{Connections, Io, Written};
 pub use self::health::health;
+use self::requests::{Counting, Requests};
 use crate::Shutdown;
 
 /// Serves `router` on `listener` until shutdown, then drains. Spawn it as a task:
@@ -79,9 +82,10 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
     // accepted, including those an upgrade took out of hyper's hands.
     let _kill_on_drop = KillOnDrop(connections.clone());
     let mut tasks = JoinSet::new();
-    // One `oneshot` per connection, owned here: dropping its sender asks that connection to
-    // close gracefully, without any waiter shared between connections.
-    let mut closers: HashMap<tokio::task::Id, oneshot::Sender<()>> = HashMap::new();
+    // One `oneshot` per connection, owned here: sending on it (or dropping it) asks that
+    // connection to close gracefully, without any waiter shared between connections.
+    let mut closers: HashMap<tokio::task::Id, oneshot::Sender<Closing>> = HashMap::new();
+    let cut_streams = Arc::new(AtomicUsize::new(0));
     let mut stop = pin!(shutdown.cancelled());
 
     'accept: loop {
@@ -100,7 +104,12 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
                     let _ = stream.set_nodelay(true);
                     let (closer, closing) = oneshot::channel();
                     let io = connections.accept(stream);
-                    let task = tasks.spawn(serve_connection(io, router.clone(), closing));
+                    let task = tasks.spawn(serve_connection(
+                        io,
+                        router.clone(),
+                        closing,
+                        cut_streams.clone(),
+                    ));
                     closers.insert(task.id(), closer);
                 }
                 Err(error) if is_connection_error(&error) => {}
@@ -116,6 +125,7 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
         }
     }
 
+    let closing = Closing::now(&shutdown);
     // The connections the kernel has completed but this loop has not taken yet are served
     // too, each closing after what it sent: closing the listener would reset them.
     loop {
@@ -128,12 +138,13 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
         .await;
         let Some(stream) = pending else { break };
         let _ = stream.set_nodelay(true);
-        let (closer, closing) = oneshot::channel();
-        drop(closer);
+        let (closer, closed) = oneshot::channel();
+        let _ = closer.send(closing);
         tasks.spawn(serve_connection(
             connections.accept(stream),
             router.clone(),
-            closing,
+            closed,
+            cut_streams.clone(),
         ));
     }
     let address = listener.local_addr().ok();
@@ -146,11 +157,47 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
         address.map_or_else(|| "the listener".to_owned(), |address| address.to_string()),
         if open == 1 { "connection" } else { "connections" },
     );
-    closers.clear();
+    for (_, closer) in closers.drain() {
+        let _ = closer.send(closing);
+    }
     while tasks.join_next().await.is_some() {}
     connections.gone().await;
     tracing::info!(target: "graceful::axum", "every connection closed");
-    Ok(())
+    // The streams the deadline cut ended cleanly on the wire, but their work did not: the
+    // task says so, and the report names it.
+    match cut_streams.load(Ordering::Relaxed) {
+        0 => Ok(()),
+        1 => Err(io::Error::other(
+            "1 gRPC stream was still open at the shutdown deadline: ended with UNAVAILABLE",
+        )),
+        cut => Err(io::Error::other(format!(
+            "{cut} gRPC streams were still open at the shutdown deadline: ended with UNAVAILABLE"
+        ))),
+    }
+}
+
+/// What a connection is told when the server closes.
+#[derive(Clone, Copy)]
+struct Closing {
+    /// When its gRPC streams still open are ended with `UNAVAILABLE`: shortly before the
+    /// drain's deadline, leaving the connection the time to write their status. `None` for a
+    /// handle that no sequence runs (it has no deadline).
+    cut_at: Option<Instant>,
+}
+
+/// How long before the drain's deadline the gRPC streams still open are ended: the time their
+/// connections have to write the status before the task is aborted.
+const CUT_AHEAD: Duration = Duration::from_millis(250);
+
+impl Closing {
+    fn now(shutdown: &Shutdown) -> Self {
+        let now = Instant::now();
+        let cut_at = shutdown
+            .state()
+            .drain_deadline()
+            .map(|deadline| deadline.checked_sub(CUT_AHEAD).unwrap_or(now).max(now));
+        Closing { cut_at }
+    }
 }
 
 /// How long a connection that has not sent a request yet is given to send one once the
@@ -164,14 +211,19 @@ const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 /// (slowloris), or an HTTP/2 client that ignores the GOAWAY, is dropped then.
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-async fn serve_connection(mut io: Io, router: Router, mut closing: oneshot::Receiver<()>) {
+async fn serve_connection(
+    mut io: Io,
+    router: Router,
+    mut closing: oneshot::Receiver<Closing>,
+    cut_streams: Arc<AtomicUsize>,
+) {
     // The client's first bytes say which protocol it speaks. One that has sent nothing by the
     // close is given the same grace as for a first request.
-    let mut closed = false;
+    let mut closed = None;
     let protocol = tokio::select! {
         protocol = Protocol::of(&mut io) => protocol,
-        _ = &mut closing => {
-            closed = true;
+        sent = &mut closing => {
+            closed = Some(sent.unwrap_or(Closing { cut_at: None }));
             match tokio::time::timeout(FIRST_REQUEST_GRACE, Protocol::of(&mut io)).await {
                 Ok(protocol) => protocol,
                 Err(_) => return,
@@ -179,11 +231,11 @@ async fn serve_connection(mut io: Io, router: Router, mut closing: oneshot::Rece
         }
     };
     let written = io.written();
-    let requests = Arc::new(Requests::default());
-    let service = Counting {
-        inner: TowerToHyperService::new(router),
-        requests: requests.clone(),
-    };
+    let requests = Arc::new(Requests::new(
+        matches!(protocol, Protocol::Http2),
+        cut_streams,
+    ));
+    let service = Counting::new(TowerToHyperService::new(router), requests.clone());
     match protocol {
         Protocol::Http1 => {
             let connection = http1::Builder::new()
@@ -243,25 +295,30 @@ impl Graceful for http2::Connection<TokioIo<Io>, RouterService, Streams> {
 /// Serves a connection until it ends, or until the server closes (`closing` fires, or
 /// `closed` already): then it closes gracefully, reading first a request already sent, and
 /// is dropped once it has had no request in progress and written nothing for a whole
-/// [`IDLE_CLOSE_GRACE`].
+/// [`IDLE_CLOSE_GRACE`]. Its gRPC streams still open at the cut end then.
 async fn drive<C: Graceful>(
     mut connection: Pin<&mut C>,
     requests: &Requests,
     written: &Written,
-    closing: oneshot::Receiver<()>,
-    closed: bool,
+    closing: oneshot::Receiver<Closing>,
+    closed: Option<Closing>,
 ) {
-    if !closed {
+    let closing = match closed {
+        Some(closing) => closing,
+        None => tokio::select! {
+            result = connection.as_mut() => return log_end(result),
+            // Dropped rather than sent: the server is going (aborted), with no deadline to keep.
+            sent = closing => sent.unwrap_or(Closing { cut_at: None }),
+        },
+    };
+    let mut to_cut = closing.cut_at.is_some();
+    let mut cut = pin!(tokio::time::sleep_until(
+        closing.cut_at.unwrap_or_else(Instant::now)
+    ));
+    if !requests.seen() {
         tokio::select! {
             result = connection.as_mut() => return log_end(result),
-            // Sent or dropped: either way, the server is closing.
-            _ = closing => {}
-        }
-    }
-    if !requests.seen.load(Ordering::Acquire) {
-        tokio::select! {
-            result = connection.as_mut() => return log_end(result),
-            () = requests.arrived.notified() => {}
+            () = requests.first() => {}
             () = tokio::time::sleep(FIRST_REQUEST_GRACE) => {}
         }
     }
@@ -280,15 +337,21 @@ async fn drive<C: Graceful>(
     // of a request head it may never finish (slowloris), which hyper would wait for up to the
     // deadline. One still writing a response (a large body to a slow reader) goes on.
     let mut before = written.get();
+    let mut idle = pin!(tokio::time::sleep(IDLE_CLOSE_GRACE));
     loop {
-        match tokio::time::timeout(IDLE_CLOSE_GRACE, connection.as_mut()).await {
-            Ok(result) => return log_end(result),
-            Err(_) => {
+        tokio::select! {
+            result = connection.as_mut() => return log_end(result),
+            () = &mut cut, if to_cut => {
+                requests.cut_grpc_streams();
+                to_cut = false;
+            }
+            () = &mut idle => {
                 let now = written.get();
-                if requests.in_progress.load(Ordering::Acquire) == 0 && now == before {
+                if requests.in_progress() == 0 && now == before {
                     return;
                 }
                 before = now;
+                idle.as_mut().reset(Instant::now() + IDLE_CLOSE_GRACE);
             }
         }
     }
@@ -313,114 +376,6 @@ where
         streams.spawn(async move {
             stream.await;
         });
-    }
-}
-
-/// A connection's requests: whether it has had one yet, and how many are in progress (from
-/// the router's call until hyper drops the response's body, written or not).
-#[derive(Default)]
-struct Requests {
-    seen: AtomicBool,
-    arrived: tokio::sync::Notify,
-    in_progress: AtomicUsize,
-}
-
-/// One request in progress, until dropped.
-struct InProgress(Arc<Requests>);
-
-impl InProgress {
-    fn new(requests: &Arc<Requests>) -> Self {
-        requests.in_progress.fetch_add(1, Ordering::AcqRel);
-        if !requests.seen.swap(true, Ordering::AcqRel) {
-            requests.arrived.notify_one();
-        }
-        InProgress(requests.clone())
-    }
-}
-
-impl Drop for InProgress {
-    fn drop(&mut self) {
-        self.0.in_progress.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// The router's service, counting its requests in progress.
-struct Counting<S> {
-    inner: S,
-    requests: Arc<Requests>,
-}
-
-impl<S, B> hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Counting<S>
-where
-    S: hyper::service::Service<
-            hyper::Request<hyper::body::Incoming>,
-            Response = hyper::Response<B>,
-        >,
-{
-    type Response = hyper::Response<Counted<B>>;
-    type Error = S::Error;
-    type Future = Responding<S::Future>;
-
-    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
-        Responding {
-            in_progress: Some(InProgress::new(&self.requests)),
-            inner: self.inner.call(request),
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The router's response on the way: the request stays in progress in its body.
-    struct Responding<F> {
-        #[pin]
-        inner: F,
-        in_progress: Option<InProgress>,
-    }
-}
-
-impl<F, B, E> Future for Responding<F>
-where
-    F: Future<Output = Result<hyper::Response<B>, E>>,
-{
-    type Output = Result<hyper::Response<Counted<B>>, E>;
-
-    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let response = std::task::ready!(this.inner.poll(cx))?;
-        let in_progress = this.in_progress.take();
-        Poll::Ready(Ok(response.map(|body| Counted {
-            body,
-            _in_progress: in_progress,
-        })))
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A response's body, its request in progress until hyper drops it.
-    struct Counted<B> {
-        #[pin]
-        body: B,
-        _in_progress: Option<InProgress>,
-    }
-}
-
-impl<B: hyper::body::Body> hyper::body::Body for Counted<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
-        self.project().body.poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.body.size_hint()
     }
 }
 

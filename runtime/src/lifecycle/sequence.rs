@@ -69,6 +69,7 @@ pub(super) async fn run(state: &Arc<State>, startup: Startup<'_>, main: MainFn<'
     let deadline = Instant::from_std(triggered.deadline);
     log_trigger(state, &cause);
     let drain_deadline = deadline - budget::drain_cut(state.config(), state.resources().reserved());
+    state.set_drain_deadline(drain_deadline);
     let mut phases = Vec::new();
 
     // 3. Drain delay: skipped when everything finished by itself, and when the service never
