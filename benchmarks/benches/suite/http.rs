@@ -1,5 +1,7 @@
-//! HTTP: the same axum router served through `graceful::axum::serve` and through plain
-//! `axum::serve`, loaded by a hyper client on loopback: requests per second and p99 latency.
+//! HTTP and gRPC: the same axum router served through `graceful::axum::serve` and through plain
+//! `axum::serve` (HTTP/1.1) or hyper's own HTTP/2 connection, and the gRPC health service
+//! through `graceful::tonic::serve` and through tonic's own server, each loaded by a client on
+//! loopback: requests per second and p99 latency.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -15,7 +17,13 @@ use crate::stats::{PAIR_HEADER, Pair};
 
 const GRACEFUL: &str = env!("CARGO_BIN_EXE_http_graceful");
 const BASELINE: &str = env!("CARGO_BIN_EXE_http_axum");
+const HTTP2_BASELINE: &str = env!("CARGO_BIN_EXE_http2_hyper");
+const GRPC_GRACEFUL: &str = env!("CARGO_BIN_EXE_grpc_graceful");
+const GRPC_BASELINE: &str = env!("CARGO_BIN_EXE_grpc_tonic");
+/// HTTP/1.1: one request at a time per connection.
 const CONNECTIONS: usize = 32;
+/// HTTP/2 and gRPC: as many requests in flight, on a few connections.
+const MULTIPLEXED_CONNECTIONS: usize = 4;
 const WARM_UP: Duration = Duration::from_secs(1);
 const MEASURED: Duration = Duration::from_secs(3);
 /// A request slower than this fails the run rather than stalling it.
@@ -60,7 +68,110 @@ async fn connection(address: SocketAddr, measure_from: Instant, end: Instant) ->
     }
 }
 
-fn load(address: SocketAddr) -> Load {
+/// What loads a server: HTTP/1.1, one connection per client; HTTP/2 and gRPC, the clients
+/// share [`MULTIPLEXED_CONNECTIONS`] connections.
+#[derive(Clone, Copy)]
+enum Protocol {
+    Http1,
+    Http2,
+    Grpc,
+}
+
+/// One client sending `request` back to back until `end`; the latencies (µs) of the requests
+/// that started after `measure_from`.
+async fn back_to_back<F: std::future::Future<Output = ()>>(
+    measure_from: Instant,
+    end: Instant,
+    mut request: impl FnMut() -> F,
+) -> Vec<u32> {
+    let mut latencies = Vec::new();
+    loop {
+        let started = Instant::now();
+        if started >= end {
+            return latencies;
+        }
+        tokio::time::timeout(REQUEST_TIMEOUT, request())
+            .await
+            .expect("a response within the request timeout");
+        if started >= measure_from {
+            latencies.push(started.elapsed().as_micros() as u32);
+        }
+    }
+}
+
+async fn http2_clients(address: SocketAddr, measure_from: Instant, end: Instant) -> Vec<Vec<u32>> {
+    let mut senders = Vec::new();
+    for _ in 0..MULTIPLEXED_CONNECTIONS {
+        let stream = TcpStream::connect(address).await.expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let (sender, connection) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            TokioIo::new(stream),
+        )
+        .await
+        .expect("handshake");
+        tokio::spawn(connection);
+        senders.push(sender);
+    }
+    let clients: Vec<_> = (0..CONNECTIONS)
+        .map(|client| {
+            let sender = senders[client % MULTIPLEXED_CONNECTIONS].clone();
+            tokio::spawn(back_to_back(measure_from, end, move || {
+                let mut sender = sender.clone();
+                async move {
+                    let request = hyper::Request::get("http://bench/")
+                        .body(Empty::<Bytes>::new())
+                        .expect("request");
+                    let response = sender.send_request(request).await.expect("response");
+                    assert_eq!(response.status(), 200);
+                    response.into_body().collect().await.expect("body");
+                }
+            }))
+        })
+        .collect();
+    let mut all = Vec::new();
+    for client in clients {
+        all.push(client.await.expect("client task"));
+    }
+    all
+}
+
+async fn grpc_clients(address: SocketAddr, measure_from: Instant, end: Instant) -> Vec<Vec<u32>> {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    let mut channels = Vec::new();
+    for _ in 0..MULTIPLEXED_CONNECTIONS {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+            .expect("an endpoint")
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .expect("connect");
+        channels.push(channel);
+    }
+    let clients: Vec<_> = (0..CONNECTIONS)
+        .map(|client| {
+            let health = HealthClient::new(channels[client % MULTIPLEXED_CONNECTIONS].clone());
+            tokio::spawn(back_to_back(measure_from, end, move || {
+                let mut health = health.clone();
+                async move {
+                    let answer = health
+                        .check(HealthCheckRequest::default())
+                        .await
+                        .expect("an answer");
+                    assert_eq!(answer.into_inner().status, 1, "SERVING");
+                }
+            }))
+        })
+        .collect();
+    let mut all = Vec::new();
+    for client in clients {
+        all.push(client.await.expect("client task"));
+    }
+    all
+}
+
+fn load(address: SocketAddr, protocol: Protocol) -> Load {
     // The load generator gets one thread; the services their default runtime.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -69,13 +180,21 @@ fn load(address: SocketAddr) -> Load {
     runtime.block_on(async {
         let measure_from = Instant::now() + WARM_UP;
         let end = measure_from + MEASURED;
-        let clients: Vec<_> = (0..CONNECTIONS)
-            .map(|_| tokio::spawn(connection(address, measure_from, end)))
-            .collect();
-        let mut latencies = Vec::new();
-        for client in clients {
-            latencies.extend(client.await.expect("client task"));
-        }
+        let per_client = match protocol {
+            Protocol::Http1 => {
+                let clients: Vec<_> = (0..CONNECTIONS)
+                    .map(|_| tokio::spawn(connection(address, measure_from, end)))
+                    .collect();
+                let mut all = Vec::new();
+                for client in clients {
+                    all.push(client.await.expect("client task"));
+                }
+                all
+            }
+            Protocol::Http2 => http2_clients(address, measure_from, end).await,
+            Protocol::Grpc => grpc_clients(address, measure_from, end).await,
+        };
+        let mut latencies: Vec<u32> = per_client.into_iter().flatten().collect();
         latencies.sort_unstable();
         let p99 = latencies[latencies.len() * 99 / 100];
         Load {
@@ -85,34 +204,60 @@ fn load(address: SocketAddr) -> Load {
     })
 }
 
-fn serve_and_load(binary: &str) -> Load {
+fn serve_and_load(binary: &str, protocol: Protocol) -> Load {
     let mut service = Service::start(binary, &[]);
     let address: SocketAddr = service.wait_for("ready").parse().expect("an address");
-    let measured = load(address);
+    let measured = load(address, protocol);
     service.terminate();
     service.wait();
     measured
 }
 
 pub fn run(rounds: Rounds) {
-    println!("## HTTP: `graceful::axum::serve` against `axum::serve`\n");
+    println!("## HTTP and gRPC: graceful's servers against the plain ones\n");
     println!(
-        "`http_graceful` and `http_axum` serve the same router (`GET /` → 12 bytes). A hyper \
-         client on one thread keeps {CONNECTIONS} keep-alive connections busy on loopback: \
-         {WARM_UP:?} of warm-up, then {MEASURED:?} measured. Higher requests per second is \
-         better, so that ratio's target is a floor.\n"
+        "HTTP/1.1: `http_graceful` and `http_axum` (`axum::serve`) serve the same router \
+         (`GET /` → 12 bytes), and a hyper client on one thread keeps {CONNECTIONS} keep-alive \
+         connections busy on loopback. HTTP/2 (h2c): `http_graceful` against `http2_hyper` \
+         (hyper's own HTTP/2 connection on the same router: stricter than `axum::serve` with \
+         its `http2` feature, whose auto builder sits in front of it), {CONNECTIONS} clients \
+         on {MULTIPLEXED_CONNECTIONS} connections. gRPC: the health service's `Check` through \
+         `grpc_graceful` (`graceful::tonic`) against `grpc_tonic` (tonic's own server), \
+         {CONNECTIONS} tonic clients on {MULTIPLEXED_CONNECTIONS} channels. Each: {WARM_UP:?} \
+         of warm-up, then {MEASURED:?} measured. Higher requests per second is better, so \
+         that ratio's target is a floor.\n"
     );
-    let mut throughput = Pair::default();
-    let mut p99 = Pair::default();
+    let cases = [
+        ("HTTP/1.1", GRACEFUL, BASELINE, Protocol::Http1),
+        ("HTTP/2", GRACEFUL, HTTP2_BASELINE, Protocol::Http2),
+        ("gRPC unary", GRPC_GRACEFUL, GRPC_BASELINE, Protocol::Grpc),
+    ];
+    let mut rows = Vec::new();
+    for _ in cases {
+        rows.push((Pair::default(), Pair::default()));
+    }
+    // Interleaved: every case, graceful then its baseline, in each round.
     for _ in 0..rounds.0 {
-        let graceful = serve_and_load(GRACEFUL);
-        let baseline = serve_and_load(BASELINE);
-        throughput.graceful.push(graceful.requests_per_second);
-        throughput.baseline.push(baseline.requests_per_second);
-        p99.graceful.push(graceful.p99_micros);
-        p99.baseline.push(baseline.p99_micros);
+        for (case, (_, graceful, baseline, protocol)) in cases.iter().enumerate() {
+            let graceful = serve_and_load(graceful, *protocol);
+            let baseline = serve_and_load(baseline, *protocol);
+            let (throughput, p99) = &mut rows[case];
+            throughput.graceful.push(graceful.requests_per_second);
+            throughput.baseline.push(baseline.requests_per_second);
+            p99.graceful.push(graceful.p99_micros);
+            p99.baseline.push(baseline.p99_micros);
+        }
     }
     println!("{PAIR_HEADER}");
-    println!("{}", throughput.row_floor("requests per second", 0, 0.97));
-    println!("{}\n", p99.row("p99 latency (µs)", 0, 1.0 / 0.97));
+    for ((name, ..), (throughput, p99)) in cases.iter().zip(&rows) {
+        println!(
+            "{}",
+            throughput.row_floor(&format!("{name}: requests per second"), 0, 0.97)
+        );
+        println!(
+            "{}",
+            p99.row(&format!("{name}: p99 latency (µs)"), 0, 1.0 / 0.97)
+        );
+    }
+    println!();
 }

@@ -15,6 +15,7 @@
 //! });
 //! ```
 
+mod app;
 mod connection;
 mod health;
 mod requests;
@@ -28,22 +29,25 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
-use axum::Router;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+pub use self::app::App;
+use self::app::{Routes, Routing};
 use self::connection::{Connections, Io, Written};
 pub use self::health::health;
 use self::requests::{Counting, Requests};
 use crate::Shutdown;
 
-/// Serves `router` on `listener` until shutdown, then drains. Spawn it as a task:
+/// Serves `app` on `listener` until shutdown, then drains. Spawn it as a task:
 /// `shutdown.spawn("http", serve(listener, app, shutdown.clone()))`.
+///
+/// `app` is a `Router`, or `router.into_make_service_with_connect_info::<C>()` for handlers
+/// that extract `ConnectInfo<C>` (see [`App`]).
 ///
 /// It speaks HTTP/1.1 (with upgrades, such as WebSockets) and HTTP/2 by prior knowledge (h2c,
 /// as gRPC clients and load balancers speak it to a backend), told apart by each connection's
@@ -76,7 +80,16 @@ use crate::Shutdown;
 ///
 /// None today: a failed `accept` is logged and retried (after a pause if the process is out
 /// of file descriptors). The `io::Result` leaves room for listener setup errors.
-pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) -> io::Result<()> {
+pub async fn serve(listener: TcpListener, app: impl App, shutdown: Shutdown) -> io::Result<()> {
+    serve_routing(listener, Routing::from_app(app), shutdown).await
+}
+
+/// [`serve`], compiled once: whatever the application, each connection gets the same type.
+async fn serve_routing(
+    listener: TcpListener,
+    routing: Routing,
+    shutdown: Shutdown,
+) -> io::Result<()> {
     let connections = Arc::new(Connections::default());
     // If this future is dropped (the task aborted at the deadline), end every socket it
     // accepted, including those an upgrade took out of hyper's hands.
@@ -100,13 +113,13 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
                 closers.remove(&id);
             }
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
+                Ok((stream, client)) => {
                     let _ = stream.set_nodelay(true);
                     let (closer, closing) = oneshot::channel();
                     let io = connections.accept(stream);
                     let task = tasks.spawn(serve_connection(
                         io,
-                        router.clone(),
+                        routing.for_client(client),
                         closing,
                         cut_streams.clone(),
                     ));
@@ -131,18 +144,20 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) ->
     loop {
         let pending = std::future::poll_fn(|cx| {
             Poll::Ready(match listener.poll_accept(cx) {
-                Poll::Ready(Ok((stream, _peer))) => Some(stream),
+                Poll::Ready(Ok(accepted)) => Some(accepted),
                 Poll::Ready(Err(_)) | Poll::Pending => None,
             })
         })
         .await;
-        let Some(stream) = pending else { break };
+        let Some((stream, client)) = pending else {
+            break;
+        };
         let _ = stream.set_nodelay(true);
         let (closer, closed) = oneshot::channel();
         let _ = closer.send(closing);
         tasks.spawn(serve_connection(
             connections.accept(stream),
-            router.clone(),
+            routing.for_client(client),
             closed,
             cut_streams.clone(),
         ));
@@ -213,7 +228,7 @@ const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 async fn serve_connection(
     mut io: Io,
-    router: Router,
+    routes: Routes,
     mut closing: oneshot::Receiver<Closing>,
     cut_streams: Arc<AtomicUsize>,
 ) {
@@ -235,7 +250,7 @@ async fn serve_connection(
         matches!(protocol, Protocol::Http2),
         cut_streams,
     ));
-    let service = Counting::new(TowerToHyperService::new(router), requests.clone());
+    let service = Counting::new(routes, requests.clone());
     match protocol {
         Protocol::Http1 => {
             let connection = http1::Builder::new()
@@ -277,8 +292,8 @@ trait Graceful: Future<Output = Result<(), hyper::Error>> {
     fn graceful_shutdown(self: Pin<&mut Self>);
 }
 
-/// The router's service, as each connection serves it.
-type RouterService = Counting<TowerToHyperService<Router>>;
+/// The application, as each connection serves it.
+type RouterService = Counting<Routes>;
 
 impl Graceful for http1::UpgradeableConnection<TokioIo<Io>, RouterService> {
     fn graceful_shutdown(self: Pin<&mut Self>) {

@@ -1,0 +1,109 @@
+//! `graceful::axum::serve` with what `axum::serve` accepts besides a `Router`: a router whose
+//! handlers extract `ConnectInfo`, over a real socket on loopback.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::extract::connect_info::Connected;
+use axum::routing::get;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// `GET /` from a fresh connection: the status, the body, and the client's own address.
+async fn get_root(addr: SocketAddr) -> (u16, String, SocketAddr) {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let client = stream.local_addr().unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::get("/")
+        .header("host", "test")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap(), client)
+}
+
+#[tokio::test]
+async fn connect_info_handlers_get_the_clients_address() {
+    let (shutdown, control) = graceful::test::shutdown();
+    let app = Router::new().route(
+        "/",
+        get(|ConnectInfo(client): ConnectInfo<SocketAddr>| async move { client.to_string() }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let server = shutdown.spawn(
+        "http",
+        graceful::axum::serve(listener, app, shutdown.clone()),
+    );
+    for _ in 0..2 {
+        let (status, body, client) = get_root(addr).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, client.to_string());
+    }
+    control.cancel();
+    server.await.unwrap();
+}
+
+/// A connect-info type of the user's, made from the client's address.
+#[derive(Clone)]
+struct Peer {
+    port: u16,
+}
+
+impl Connected<SocketAddr> for Peer {
+    fn connect_info(client: SocketAddr) -> Self {
+        Peer {
+            port: client.port(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_connect_info_type_of_the_users_is_made_per_connection() {
+    let (shutdown, control) = graceful::test::shutdown();
+    let app = Router::new()
+        .route(
+            "/",
+            get(|ConnectInfo(peer): ConnectInfo<Peer>| async move { peer.port.to_string() }),
+        )
+        .into_make_service_with_connect_info::<Peer>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = shutdown.spawn(
+        "http",
+        graceful::axum::serve(listener, app, shutdown.clone()),
+    );
+    let (status, body, client) = get_root(addr).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, client.port().to_string());
+    control.cancel();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn without_connect_info_the_extractor_fails_as_with_axum_serve() {
+    let (shutdown, control) = graceful::test::shutdown();
+    let app = Router::new().route(
+        "/",
+        get(|ConnectInfo(client): ConnectInfo<SocketAddr>| async move { client.to_string() }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = shutdown.spawn(
+        "http",
+        graceful::axum::serve(listener, app, shutdown.clone()),
+    );
+    let (status, _, _) = get_root(addr).await;
+    assert_eq!(status, 500);
+    control.cancel();
+    server.await.unwrap();
+}
