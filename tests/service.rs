@@ -64,6 +64,8 @@ fn scratch(name: &str) -> PathBuf {
 struct Service {
     child: tokio::process::Child,
     addr: String,
+    /// Every line it has logged so far.
+    logged: Arc<std::sync::Mutex<Vec<String>>>,
     _logs: tokio::task::JoinHandle<()>,
 }
 
@@ -98,10 +100,12 @@ impl Service {
         })
         .await
         .expect("the service listens within 30 s");
-        let logs = tokio::spawn(drain(lines));
+        let logged = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let logs = tokio::spawn(drain(lines, logged.clone()));
         Service {
             child,
             addr,
+            logged,
             _logs: logs,
         }
     }
@@ -112,19 +116,33 @@ impl Service {
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
     }
 
-    async fn exit(mut self) -> (Option<i32>, Duration) {
+    async fn exit(self) -> (Option<i32>, Duration) {
+        let (code, elapsed, _) = self.exit_logged().await;
+        (code, elapsed)
+    }
+
+    /// [`exit`](Self::exit), with every line the service logged.
+    async fn exit_logged(mut self) -> (Option<i32>, Duration, Vec<String>) {
         let started = Instant::now();
         let status = tokio::time::timeout(SOON, self.child.wait())
             .await
             .expect("the service exits within 30 s")
             .expect("wait");
-        (status.code(), started.elapsed())
+        let elapsed = started.elapsed();
+        // The last lines are read once stdout closes.
+        let _ = tokio::time::timeout(SOON, self._logs).await;
+        let logged = std::mem::take(&mut *self.logged.lock().unwrap());
+        (status.code(), elapsed, logged)
     }
 }
 
-async fn drain(mut lines: tokio::io::Lines<BufReader<ChildStdout>>) {
+async fn drain(
+    mut lines: tokio::io::Lines<BufReader<ChildStdout>>,
+    logged: Arc<std::sync::Mutex<Vec<String>>>,
+) {
     while let Ok(Some(line)) = lines.next_line().await {
         println!("service: {line}");
+        logged.lock().unwrap().push(line);
     }
 }
 
@@ -771,4 +789,45 @@ async fn grpc_health_turns_not_serving_at_sigterm_calls_in_flight_complete_and_s
     );
     let (code, _) = service.exit().await;
     assert_eq!(code, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_stream_still_open_at_the_deadline_is_cut_and_the_report_names_the_server() {
+    let dir = scratch("http2-deadline");
+    let service = Service::start(&dir, &[("GRACEFUL_TIMEOUT", "3s")]).await;
+    let stream = TcpStream::connect(&service.addr).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .expect("an HTTP/2 connection");
+    tokio::spawn(connection);
+    let get = |path: &str| {
+        Request::get(format!("http://test{path}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let endless = tokio::spawn(sender.send_request(get("/slow?ms=60000")));
+    tokio::task::yield_now().await;
+    let livez = sender
+        .send_request(get("/livez"))
+        .await
+        .expect("a later stream");
+    assert_eq!(livez.status(), StatusCode::OK);
+    service.signal(libc::SIGTERM);
+    let cut = tokio::time::timeout(SOON, endless)
+        .await
+        .expect("the stream ends by the deadline")
+        .unwrap();
+    assert!(cut.is_err(), "the 60 s stream was answered: {cut:?}");
+    let (code, elapsed, logged) = service.exit_logged().await;
+    assert_eq!(code, Some(1), "a stream was cut: the exit says so");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    assert!(
+        logged.iter().any(
+            |line| line.contains("still running at the deadline: aborted") && line.contains("http")
+        ),
+        "the report names the server: {logged:#?}"
+    );
 }

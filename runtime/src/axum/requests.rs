@@ -17,7 +17,8 @@ use std::task::{Context, Poll, ready};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Request, Response};
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio::sync::Notify;
+use tokio::sync::futures::OwnedNotified;
 
 /// The message of the status a gRPC stream cut at the deadline ends with (printable ASCII, so
 /// it needs no percent-encoding).
@@ -28,9 +29,9 @@ pub(super) struct Requests {
     seen: AtomicBool,
     arrived: tokio::sync::Notify,
     in_progress: AtomicUsize,
-    /// For an HTTP/2 connection: cancelled just before the deadline, to end its gRPC streams.
+    /// For an HTTP/2 connection: fired just before the deadline, to end its gRPC streams.
     /// HTTP/1.1 carries no gRPC, and gets none.
-    cut: Option<CancellationToken>,
+    cut: Option<CutSignal>,
     /// Per server: how many gRPC streams the cut ended.
     cut_streams: Arc<AtomicUsize>,
 }
@@ -41,7 +42,7 @@ impl Requests {
             seen: AtomicBool::new(false),
             arrived: tokio::sync::Notify::new(),
             in_progress: AtomicUsize::new(0),
-            cut: http2.then(CancellationToken::new),
+            cut: http2.then(CutSignal::default),
             cut_streams,
         }
     }
@@ -63,9 +64,18 @@ impl Requests {
     /// Ends the gRPC responses still streaming, each between two messages, with `UNAVAILABLE`.
     pub(super) fn cut_grpc_streams(&self) {
         if let Some(cut) = &self.cut {
-            cut.cancel();
+            cut.fired.store(true, Ordering::SeqCst);
+            cut.waiters.notify_waiters();
         }
     }
+}
+
+/// A connection's cut: a flag that each poll of a gRPC body reads (a load, no lock, as a
+/// unary response needs no more), and a wake-up for the bodies waiting when it fires.
+#[derive(Default)]
+struct CutSignal {
+    fired: AtomicBool,
+    waiters: Arc<Notify>,
 }
 
 /// One request in progress, until dropped.
@@ -137,10 +147,8 @@ where
         // Only an HTTP/2 connection has a cut, so HTTP/1.1 responses skip the header lookup.
         let cut = in_progress
             .as_ref()
-            .and_then(|in_progress| in_progress.0.cut.as_ref())
-            .filter(|_| is_grpc(response.headers()))
-            .map(|token| Cut {
-                token: token.clone(),
+            .filter(|in_progress| in_progress.0.cut.is_some() && is_grpc(response.headers()))
+            .map(|_| Cut {
                 waiting: None,
                 ended: false,
             });
@@ -160,9 +168,8 @@ fn is_grpc(headers: &HeaderMap) -> bool {
 
 /// A gRPC response's end at the deadline.
 struct Cut {
-    token: CancellationToken,
     /// Made the first time the body waits (a unary response, ready at once, never makes it).
-    waiting: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    waiting: Option<Pin<Box<OwnedNotified>>>,
     ended: bool,
 }
 
@@ -195,28 +202,36 @@ impl<B: Body> Body for Counted<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
-        let Some(cut) = this.cut else {
+        let (Some(cut), Some(in_progress)) = (this.cut, this.in_progress.as_ref()) else {
             return this.body.poll_frame(cx);
         };
         if cut.ended {
             return Poll::Ready(None);
         }
+        let signal = in_progress
+            .0
+            .cut
+            .as_ref()
+            .expect("a gRPC response's cut is its connection's");
         // tonic writes whole messages per frame: between two frames is between two messages.
-        let polled = match cut.token.is_cancelled() {
-            true => Poll::Pending,
-            false => this.body.poll_frame(cx),
-        };
-        if polled.is_ready() {
-            return polled;
+        if !signal.fired.load(Ordering::SeqCst) {
+            let polled = this.body.poll_frame(cx);
+            if polled.is_ready() {
+                return polled;
+            }
+            // Waiting: registered before the flag is read again, so that a cut between the two
+            // is not missed.
+            let waiting = cut.waiting.get_or_insert_with(|| {
+                let mut waiting = Box::pin(signal.waiters.clone().notified_owned());
+                waiting.as_mut().enable();
+                waiting
+            });
+            if !signal.fired.load(Ordering::SeqCst) {
+                ready!(waiting.as_mut().poll(cx));
+            }
         }
-        let waiting = cut
-            .waiting
-            .get_or_insert_with(|| Box::pin(cut.token.clone().cancelled_owned()));
-        ready!(waiting.as_mut().poll(cx));
         cut.ended = true;
-        if let Some(in_progress) = this.in_progress {
-            in_progress.0.cut_streams.fetch_add(1, Ordering::Relaxed);
-        }
+        in_progress.0.cut_streams.fetch_add(1, Ordering::Relaxed);
         Poll::Ready(Some(Ok(Cut::trailers())))
     }
 
