@@ -107,3 +107,48 @@ async fn without_connect_info_the_extractor_fails_as_with_axum_serve() {
     control.cancel();
     server.await.unwrap();
 }
+
+/// Reads until the server closes the connection (or the bound passes): whether it closed.
+async fn closed_by_server(stream: &mut TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = [0; 1024];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    });
+    read.await.is_ok()
+}
+
+#[tokio::test]
+async fn with_a_header_read_timeout_half_a_head_is_closed_and_whole_requests_are_served() {
+    use tokio::io::AsyncWriteExt;
+    let (shutdown, control) = graceful::test::shutdown();
+    let app = Router::new().route("/", get(|| async { "whole" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = graceful::axum::serve(listener, app, shutdown.clone())
+        .header_read_timeout(std::time::Duration::from_millis(300));
+    let server = shutdown.spawn("http", server);
+
+    let (status, body, _) = get_root(addr).await;
+    assert_eq!((status, body.as_str()), (200, "whole"));
+    // Half a head: closed by the server, long before the cancel (there is none here).
+    let mut half = TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"GET / HTTP/1.1\r\nhost: te").await.unwrap();
+    assert!(
+        closed_by_server(&mut half).await,
+        "half a head is still open"
+    );
+    // Nothing at all: the first bytes are bounded too.
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    assert!(
+        closed_by_server(&mut silent).await,
+        "a silent client is still open"
+    );
+    control.cancel();
+    server.await.unwrap();
+}

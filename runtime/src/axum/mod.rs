@@ -19,6 +19,7 @@ mod app;
 mod connection;
 mod health;
 mod requests;
+mod serve;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -41,6 +42,8 @@ use self::app::{Routes, Routing};
 use self::connection::{Connections, Io, Written};
 pub use self::health::health;
 use self::requests::{Counting, Requests};
+use self::serve::Options;
+pub use self::serve::Serve;
 use crate::Shutdown;
 
 /// Serves `app` on `listener` until shutdown, then drains. Spawn it as a task:
@@ -76,12 +79,17 @@ use crate::Shutdown;
 /// with no waiter shared between connections (one shared shutdown waiter per connection
 /// halved axum's throughput: tokio-rs/axum#3867).
 ///
+/// Settings: [`Serve::header_read_timeout`].
+///
 /// # Errors
 ///
-/// None today: a failed `accept` is logged and retried (after a pause if the process is out
-/// of file descriptors). The `io::Result` leaves room for listener setup errors.
-pub async fn serve(listener: TcpListener, app: impl App, shutdown: Shutdown) -> io::Result<()> {
-    serve_routing(listener, Routing::from_app(app), shutdown).await
+/// If gRPC calls were still running at the deadline (see [`graceful::tonic`]): they were
+/// ended with `UNAVAILABLE`, and the error counts them. A failed `accept` is logged and
+/// retried (after a pause if the process is out of file descriptors).
+///
+/// [`graceful::tonic`]: https://docs.rs/gracefully/latest/graceful/tonic/index.html
+pub fn serve(listener: TcpListener, app: impl App, shutdown: Shutdown) -> Serve {
+    Serve::new(listener, Routing::from_app(app), shutdown)
 }
 
 /// [`serve`], compiled once: whatever the application, each connection gets the same type.
@@ -89,6 +97,7 @@ async fn serve_routing(
     listener: TcpListener,
     routing: Routing,
     shutdown: Shutdown,
+    options: Options,
 ) -> io::Result<()> {
     let connections = Arc::new(Connections::default());
     // If this future is dropped (the task aborted at the deadline), end every socket it
@@ -122,6 +131,7 @@ async fn serve_routing(
                         routing.for_client(client),
                         closing,
                         cut_streams.clone(),
+                        options,
                     ));
                     closers.insert(task.id(), closer);
                 }
@@ -160,6 +170,7 @@ async fn serve_routing(
             routing.for_client(client),
             closed,
             cut_streams.clone(),
+            options,
         ));
     }
     let address = listener.local_addr().ok();
@@ -183,10 +194,10 @@ async fn serve_routing(
     match cut_streams.load(Ordering::Relaxed) {
         0 => Ok(()),
         1 => Err(io::Error::other(
-            "1 gRPC stream was still open at the shutdown deadline: ended with UNAVAILABLE",
+            "1 gRPC call was still running at the shutdown deadline: ended with UNAVAILABLE",
         )),
         cut => Err(io::Error::other(format!(
-            "{cut} gRPC streams were still open at the shutdown deadline: ended with UNAVAILABLE"
+            "{cut} gRPC calls were still running at the shutdown deadline: ended with UNAVAILABLE"
         ))),
     }
 }
@@ -194,23 +205,26 @@ async fn serve_routing(
 /// What a connection is told when the server closes.
 #[derive(Clone, Copy)]
 struct Closing {
-    /// When its gRPC streams still open are ended with `UNAVAILABLE`: shortly before the
+    /// When its gRPC calls still running are ended with `UNAVAILABLE`: shortly before the
     /// drain's deadline, leaving the connection the time to write their status. `None` for a
     /// handle that no sequence runs (it has no deadline).
     cut_at: Option<Instant>,
 }
 
-/// How long before the drain's deadline the gRPC streams still open are ended: the time their
-/// connections have to write the status before the task is aborted.
+/// How long before the drain's deadline the gRPC calls still running are ended, at most: the
+/// time their connections have to write the status before the task is aborted (a few
+/// frames, which may wait behind large messages already queued under flow control: 100 ms
+/// was too little for 1 MiB messages on a loaded machine). A short drain keeps three quarters
+/// of itself for the calls to finish.
 const CUT_AHEAD: Duration = Duration::from_millis(250);
 
 impl Closing {
     fn now(shutdown: &Shutdown) -> Self {
         let now = Instant::now();
-        let cut_at = shutdown
-            .state()
-            .drain_deadline()
-            .map(|deadline| deadline.checked_sub(CUT_AHEAD).unwrap_or(now).max(now));
+        let cut_at = shutdown.state().drain_deadline().map(|deadline| {
+            let left = deadline.saturating_duration_since(now);
+            deadline - CUT_AHEAD.min(left / 4)
+        });
         Closing { cut_at }
     }
 }
@@ -231,12 +245,24 @@ async fn serve_connection(
     routes: Routes,
     mut closing: oneshot::Receiver<Closing>,
     cut_streams: Arc<AtomicUsize>,
+    options: Options,
 ) {
     // The client's first bytes say which protocol it speaks. One that has sent nothing by the
     // close is given the same grace as for a first request.
     let mut closed = None;
+    let first_bytes = async {
+        match options.header_read_timeout {
+            Some(timeout) => tokio::time::timeout(timeout, Protocol::of(&mut io))
+                .await
+                .ok(),
+            None => Some(Protocol::of(&mut io).await),
+        }
+    };
     let protocol = tokio::select! {
-        protocol = Protocol::of(&mut io) => protocol,
+        protocol = first_bytes => match protocol {
+            Some(protocol) => protocol,
+            None => return,
+        },
         sent = &mut closing => {
             closed = Some(sent.unwrap_or(Closing { cut_at: None }));
             match tokio::time::timeout(FIRST_REQUEST_GRACE, Protocol::of(&mut io)).await {
@@ -253,7 +279,13 @@ async fn serve_connection(
     let service = Counting::new(routes, requests.clone());
     match protocol {
         Protocol::Http1 => {
-            let connection = http1::Builder::new()
+            let mut builder = http1::Builder::new();
+            if let Some(timeout) = options.header_read_timeout {
+                builder
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(timeout);
+            }
+            let connection = builder
                 .serve_connection(TokioIo::new(io), service)
                 .with_upgrades();
             drive(pin!(connection), &requests, &written, closing, closed).await;
@@ -310,7 +342,7 @@ impl Graceful for http2::Connection<TokioIo<Io>, RouterService, Streams> {
 /// Serves a connection until it ends, or until the server closes (`closing` fires, or
 /// `closed` already): then it closes gracefully, reading first a request already sent, and
 /// is dropped once it has had no request in progress and written nothing for a whole
-/// [`IDLE_CLOSE_GRACE`]. Its gRPC streams still open at the cut end then.
+/// [`IDLE_CLOSE_GRACE`]. Its gRPC calls still running at the cut end then.
 async fn drive<C: Graceful>(
     mut connection: Pin<&mut C>,
     requests: &Requests,

@@ -1,18 +1,24 @@
 //! A connection's requests in progress, counted from the router's call until hyper drops the
 //! response's body (written or not), so that a closing connection knows whether it still
-//! serves anything; and the end of the gRPC responses still streaming when the deadline comes.
+//! serves anything; and the end of the gRPC calls still running when the deadline comes.
 //!
-//! A gRPC status is a frame of its own (trailers after the last message): a stream cut by
+//! A gRPC status is a frame of its own (trailers after the last message): a call cut by
 //! closing its connection reaches the client as a protocol error ("h2 protocol error",
 //! `Unknown`), not as a status it can act on. So just before the drain's deadline each gRPC
-//! response still streaming ends with `UNAVAILABLE` (retry elsewhere), between two messages,
-//! and its connection is given the time to write it.
+//! call still running ends with `UNAVAILABLE` (retry elsewhere): a response still streaming
+//! between two messages, a handler that has not answered yet (a slow unary call, a client
+//! stream its client never ends) with a status in place of its answer; and its connection is
+//! given the time to write it. A response that is ready goes out as it is.
+//!
+//! None of it shares a waiter between the streams of a connection on the way: a gRPC body
+//! reads one flag per poll, and registers once, the first time it waits; a new waker (the
+//! body moved to another task) registers again.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -20,9 +26,14 @@ use hyper::{Request, Response};
 use tokio::sync::Notify;
 use tokio::sync::futures::OwnedNotified;
 
-/// The message of the status a gRPC stream cut at the deadline ends with (printable ASCII, so
+/// The message of the status a gRPC call cut at the deadline ends with (printable ASCII, so
 /// it needs no percent-encoding).
 const CUT_MESSAGE: &str = "cut at the server's shutdown deadline; retry on another server";
+
+/// How many frames a gRPC body that is never pending (it always has the next message ready)
+/// may still send once the cut has fired: enough for a response that is ending (its last
+/// message, its trailers), few enough to leave the time to write the status.
+const FRAMES_AFTER_CUT: u8 = 2;
 
 /// One connection's requests.
 pub(super) struct Requests {
@@ -84,7 +95,8 @@ struct InProgress(Arc<Requests>);
 impl InProgress {
     fn new(requests: &Arc<Requests>) -> Self {
         requests.in_progress.fetch_add(1, Ordering::AcqRel);
-        if !requests.seen.swap(true, Ordering::AcqRel) {
+        // A load first: after the first request, no write to the line the streams share.
+        if !requests.seen.load(Ordering::Acquire) && !requests.seen.swap(true, Ordering::AcqRel) {
             requests.arrived.notify_one();
         }
         InProgress(requests.clone())
@@ -112,14 +124,18 @@ impl<S> Counting<S> {
 impl<S, B> hyper::service::Service<Request<Incoming>> for Counting<S>
 where
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>>,
+    B: Default,
 {
     type Response = Response<Counted<B>>;
     type Error = S::Error;
     type Future = Responding<S::Future>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
+        // Only an HTTP/2 connection has a cut, so HTTP/1.1 requests skip the header lookup.
+        let grpc = self.requests.cut.is_some() && is_grpc(request.headers());
         Responding {
             in_progress: Some(InProgress::new(&self.requests)),
+            cut: grpc.then(Waiting::default),
             inner: self.inner.call(request),
         }
     }
@@ -131,27 +147,47 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         in_progress: Option<InProgress>,
+        // For a gRPC call: its handler is dropped at the cut if it has not answered.
+        cut: Option<Waiting>,
     }
 }
 
 impl<F, B, E> Future for Responding<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: Default,
 {
     type Output = Result<Response<Counted<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let response = ready!(this.inner.poll(cx))?;
+        let response = match this.inner.poll(cx) {
+            Poll::Ready(response) => response?,
+            Poll::Pending => {
+                let (Some(waiting), Some(in_progress)) = (this.cut, this.in_progress.as_ref())
+                else {
+                    return Poll::Pending;
+                };
+                ready!(waiting.poll_cut(in_progress.signal(), cx));
+                in_progress.count_cut();
+                // Trailers-only: the status in the headers, no message.
+                let mut response = Response::new(B::default());
+                let headers = response.headers_mut();
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+                add_cut_status(headers);
+                return Poll::Ready(Ok(response.map(|body| Counted {
+                    body,
+                    cut: None,
+                    in_progress: this.in_progress.take(),
+                })));
+            }
+        };
         let in_progress = this.in_progress.take();
-        // Only an HTTP/2 connection has a cut, so HTTP/1.1 responses skip the header lookup.
-        let cut = in_progress
-            .as_ref()
-            .filter(|in_progress| in_progress.0.cut.is_some() && is_grpc(response.headers()))
-            .map(|_| Cut {
-                waiting: None,
-                ended: false,
-            });
+        let cut = this.cut.take().map(|waiting| Cut {
+            waiting,
+            after: 0,
+            ended: false,
+        });
         Poll::Ready(Ok(response.map(|body| Counted {
             body,
             cut,
@@ -160,16 +196,79 @@ where
     }
 }
 
+/// `application/grpc`, `application/grpc+proto` and the like; not gRPC-web, whose status is
+/// a frame of the body rather than HTTP trailers.
 fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+    headers.get(CONTENT_TYPE).is_some_and(|value| {
+        let value = value.as_bytes();
+        value
+            .strip_prefix(b"application/grpc")
+            .is_some_and(|rest| rest.is_empty() || rest[0] == b'+' || rest[0] == b';')
+    })
+}
+
+fn add_cut_status(headers: &mut HeaderMap) {
+    headers.insert("grpc-status", HeaderValue::from_static("14"));
+    headers.insert("grpc-message", HeaderValue::from_static(CUT_MESSAGE));
+}
+
+impl InProgress {
+    /// The cut of this request's connection (only gRPC calls, on HTTP/2, ask for it).
+    fn signal(&self) -> &CutSignal {
+        self.0
+            .cut
+            .as_ref()
+            .expect("a gRPC call's cut is its connection's")
+    }
+
+    fn count_cut(&self) {
+        self.0.cut_streams.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A gRPC call's wait for the cut.
+#[derive(Default)]
+struct Waiting {
+    /// Made the first time the call waits (a unary response, ready at once, never makes it).
+    notified: Option<Pin<Box<OwnedNotified>>>,
+    /// The waker `notified` was last polled with: polling it again with the same one would
+    /// lock the connection's waiter list for nothing.
+    waker: Option<Waker>,
+}
+
+impl Waiting {
+    /// Ready once the cut has fired; otherwise registers `cx` to be woken by it.
+    fn poll_cut(&mut self, signal: &CutSignal, cx: &mut Context<'_>) -> Poll<()> {
+        if signal.fired.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        let notified = self.notified.get_or_insert_with(|| {
+            let mut notified = Box::pin(signal.waiters.clone().notified_owned());
+            notified.as_mut().enable();
+            notified
+        });
+        // Registered (by `enable`) before the flag is read again: a cut between the two is
+        // not missed.
+        if signal.fired.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        if self
+            .waker
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            return Poll::Pending;
+        }
+        self.waker = Some(cx.waker().clone());
+        notified.as_mut().poll(cx)
+    }
 }
 
 /// A gRPC response's end at the deadline.
 struct Cut {
-    /// Made the first time the body waits (a unary response, ready at once, never makes it).
-    waiting: Option<Pin<Box<OwnedNotified>>>,
+    waiting: Waiting,
+    /// Frames sent since the cut fired.
+    after: u8,
     ended: bool,
 }
 
@@ -177,8 +276,7 @@ impl Cut {
     /// The trailers of a stream cut at the deadline.
     fn trailers<D>() -> Frame<D> {
         let mut trailers = HeaderMap::with_capacity(2);
-        trailers.insert("grpc-status", HeaderValue::from_static("14"));
-        trailers.insert("grpc-message", HeaderValue::from_static(CUT_MESSAGE));
+        add_cut_status(&mut trailers);
         Frame::trailers(trailers)
     }
 }
@@ -208,30 +306,23 @@ impl<B: Body> Body for Counted<B> {
         if cut.ended {
             return Poll::Ready(None);
         }
-        let signal = in_progress
-            .0
-            .cut
-            .as_ref()
-            .expect("a gRPC response's cut is its connection's");
-        // tonic writes whole messages per frame: between two frames is between two messages.
-        if !signal.fired.load(Ordering::SeqCst) {
+        let signal = in_progress.signal();
+        // What is ready goes out, the cut or not (a response that is ending: its last message,
+        // its trailers), up to a few frames once the cut has fired; tonic writes whole
+        // messages per frame, so between two frames is between two messages.
+        let fired = signal.fired.load(Ordering::SeqCst);
+        if !fired || cut.after < FRAMES_AFTER_CUT {
             let polled = this.body.poll_frame(cx);
-            if polled.is_ready() {
-                return polled;
+            if let Poll::Ready(frame) = polled {
+                if fired {
+                    cut.after += 1;
+                }
+                return Poll::Ready(frame);
             }
-            // Waiting: registered before the flag is read again, so that a cut between the two
-            // is not missed.
-            let waiting = cut.waiting.get_or_insert_with(|| {
-                let mut waiting = Box::pin(signal.waiters.clone().notified_owned());
-                waiting.as_mut().enable();
-                waiting
-            });
-            if !signal.fired.load(Ordering::SeqCst) {
-                ready!(waiting.as_mut().poll(cx));
-            }
+            ready!(cut.waiting.poll_cut(signal, cx));
         }
         cut.ended = true;
-        in_progress.0.cut_streams.fetch_add(1, Ordering::Relaxed);
+        in_progress.count_cut();
         Poll::Ready(Some(Ok(Cut::trailers())))
     }
 

@@ -10,9 +10,15 @@
 //! - At the cancel each connection gets a GOAWAY: calls in flight, unary or streaming, go on;
 //!   new ones go to another server. A server stream that should end there ends with
 //!   [`until_cancelled`], with `UNAVAILABLE`, so that its client reconnects elsewhere.
-//! - Just before the drain's deadline a stream still open is ended with `UNAVAILABLE` (its
-//!   client gets a status, not a protocol error), and the `grpc` task fails with the count:
-//!   the report names it and the exit is 1, since the work was cut.
+//! - Just before the drain's deadline (a quarter of a second, or a quarter of a shorter drain)
+//!   a call still running is ended with `UNAVAILABLE`, so that its client gets a status, not
+//!   a protocol error: a response still streaming between two messages, a handler that has
+//!   not answered (a slow unary call, a client stream never ended) with a status in place of
+//!   its answer, its future dropped. An answer that is ready goes out. The `grpc` task then
+//!   fails with the count: the report names it and the exit is 1, since work was cut.
+//! - A client too slow to take what was already written before the status (large messages
+//!   behind HTTP/2 flow control), or one that stops reading, gets a connection error at the
+//!   drain's deadline instead; the exit is 1 as well.
 //!
 //! ```no_run
 //! use graceful::{Config, tonic::{health, serve}};
@@ -37,8 +43,6 @@
 mod health;
 mod stream;
 
-use std::io;
-
 use tokio::net::TcpListener;
 
 pub use self::health::{HealthReporter, health};
@@ -48,17 +52,17 @@ pub use tonic_health::ServingStatus;
 
 /// Serves tonic's `routes` on `listener` until shutdown, then drains, as
 /// [`graceful::axum::serve`](crate::axum::serve) does (HTTP/2 by prior knowledge, as gRPC
-/// clients speak it; HTTP/1.1 too, for gRPC-web behind a layer). Spawn it as a task:
+/// clients speak it). Spawn it as a task:
 /// `shutdown.spawn("grpc", serve(listener, routes, shutdown.clone()))`.
 ///
 /// # Errors
 ///
-/// An error once every connection is gone if streams were still open at the deadline and were
-/// ended with `UNAVAILABLE`: the task fails with their count, so the report names it.
-pub async fn serve(
+/// An error once every connection is gone if calls were still running at the deadline and
+/// were ended with `UNAVAILABLE`: the task fails with their count, so the report names it.
+pub fn serve(
     listener: TcpListener,
     routes: ::tonic::service::Routes,
     shutdown: Shutdown,
-) -> io::Result<()> {
-    crate::axum::serve(listener, routes.prepare().into_axum_router(), shutdown).await
+) -> crate::axum::Serve {
+    crate::axum::serve(listener, routes.prepare().into_axum_router(), shutdown)
 }

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use ::tonic::Status;
 use futures_util::Stream;
@@ -33,17 +33,27 @@ where
 {
     UntilCancelled {
         stream,
-        cancelled: Box::pin(shutdown.cancelled()),
+        shutdown: shutdown.clone(),
+        cancelled: None,
+        waker: None,
         ended: false,
     }
 }
 
 pin_project_lite::pin_project! {
     /// The stream [`until_cancelled`] returns.
+    ///
+    /// Each poll reads the cancel's flag (an atomic load). The wait for the cancel, shared by
+    /// every stream of the process, is registered the first time the stream waits and again
+    /// only when its task changes: a stream that waits for each message does not lock the
+    /// shared waiter list each time (the contention of tokio-rs/axum#3867).
     pub struct UntilCancelled<S> {
         #[pin]
         stream: S,
-        cancelled: Pin<Box<dyn Future<Output = ()> + Send>>,
+        shutdown: Shutdown,
+        cancelled: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+        // The waker `cancelled` was last polled with.
+        waker: Option<Waker>,
         ended: bool,
     }
 }
@@ -59,15 +69,33 @@ where
         if *this.ended {
             return Poll::Ready(None);
         }
-        if this.cancelled.as_mut().poll(cx).is_ready() {
+        if this.shutdown.is_cancelled() {
             *this.ended = true;
             return Poll::Ready(Some(Err(Status::unavailable(
                 "the server is shutting down; retry on another server",
             ))));
         }
         let next = this.stream.poll_next(cx);
-        if let Poll::Ready(None) = next {
-            *this.ended = true;
+        match next {
+            Poll::Ready(None) => *this.ended = true,
+            Poll::Ready(Some(_)) => {}
+            Poll::Pending => {
+                let same_task = this
+                    .waker
+                    .as_ref()
+                    .is_some_and(|waker| waker.will_wake(cx.waker()));
+                if !same_task {
+                    let shutdown = &*this.shutdown;
+                    let cancelled = this
+                        .cancelled
+                        .get_or_insert_with(|| Box::pin(shutdown.cancelled()));
+                    *this.waker = Some(cx.waker().clone());
+                    if cancelled.as_mut().poll(cx).is_ready() {
+                        // Cancelled since the check above: end on the next poll.
+                        cx.waker().wake_by_ref();
+                    }
+                }
+            }
         }
         next
     }

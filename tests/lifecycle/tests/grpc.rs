@@ -47,7 +47,7 @@ fn a_stream_still_open_at_the_deadline_ends_with_unavailable_and_the_exit_names_
     assert_eq!(exit.code, Some(1), "{}", exit.stderr);
     assert!(
         exit.stderr
-            .contains("1 gRPC stream was still open at the shutdown deadline"),
+            .contains("1 gRPC call was still running at the shutdown deadline"),
         "{}",
         exit.stderr
     );

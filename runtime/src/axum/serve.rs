@@ -1,0 +1,95 @@
+//! The future [`serve`](super::serve) returns, and its settings.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use super::app::Routing;
+use crate::Shutdown;
+
+/// The server [`serve`](super::serve) makes: a future, to spawn as a task or to await, with
+/// settings to change before it first runs.
+#[must_use = "a server does nothing unless spawned or awaited"]
+pub struct Serve {
+    start: Option<(TcpListener, Routing, Shutdown)>,
+    options: Options,
+    running: Option<Pin<Box<dyn Future<Output = io::Result<()>> + Send>>>,
+}
+
+/// What a connection is served with.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Options {
+    pub(crate) header_read_timeout: Option<Duration>,
+}
+
+impl Serve {
+    pub(crate) fn new(listener: TcpListener, routing: Routing, shutdown: Shutdown) -> Self {
+        Serve {
+            start: Some((listener, routing, shutdown)),
+            options: Options::default(),
+            running: None,
+        }
+    }
+
+    /// Closes a connection whose client has not sent a whole request head (or, first, the
+    /// bytes that say its protocol) within `timeout` of the server starting to wait for one:
+    /// hyper's `header_read_timeout`, for HTTP/1.1. `None`, the default, sets none, as
+    /// `axum::serve` does.
+    ///
+    /// Off by default because hyper starts that clock as soon as it waits for the next
+    /// request, so an idle keep-alive connection is closed after `timeout` too: behind a load
+    /// balancer that keeps idle connections open for longer (60 s is AWS's default), the
+    /// balancer would send a request on a connection the server is closing, and answer 502.
+    /// Set it to more than the balancer's idle timeout, or when clients connect directly.
+    /// Shutdown needs none of it: after the cancel, a connection halfway through a head is
+    /// closed within about 3 s whatever this says.
+    ///
+    /// ```no_run
+    /// # graceful::Config::new().run(|shutdown| async move {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// let server = graceful::axum::serve(listener, axum::Router::new(), shutdown.clone())
+    ///     .header_read_timeout(std::time::Duration::from_secs(75));
+    /// shutdown.spawn("http", server);
+    /// # Ok::<(), std::io::Error>(())
+    /// # });
+    /// ```
+    pub fn header_read_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.options.header_read_timeout = timeout.into();
+        self
+    }
+}
+
+impl Future for Serve {
+    type Output = io::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let running = match &mut this.running {
+            Some(running) => running,
+            None => {
+                let (listener, routing, shutdown) = this.start.take().expect("a server runs once");
+                this.running.insert(Box::pin(super::serve_routing(
+                    listener,
+                    routing,
+                    shutdown,
+                    this.options,
+                )))
+            }
+        };
+        running.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for Serve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Serve")
+            .field("options", &self.options)
+            .field("running", &self.running.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,657 @@
+//! Adversarial process-level tests of graceful::tonic / graceful::axum's gRPC cut, against
+//! src/bin/calls.rs, with real tonic clients (and raw h2 / raw TCP) and real SIGTERM.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{SOON, Service};
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status, Streaming};
+use tonic_health::ServingStatus;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+include!("../src/calls_pb.rs");
+use pb::{Msg, Req};
+
+fn start(env: &[(&str, &str)]) -> (Service, String) {
+    let mut service = Service::start_with(env!("CARGO_BIN_EXE_calls"), "", env);
+    service.wait_for("listening ");
+    let addr = service.events.last().unwrap()["listening ".len()..].to_owned();
+    (service, addr)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn channel(addr: &str) -> Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("connect")
+}
+
+fn req(mode: &str, n: u64) -> Req {
+    Req {
+        mode: mode.to_owned(),
+        n,
+    }
+}
+
+type Codec = tonic_prost::ProstCodec<Req, Msg>;
+
+async fn grpc(channel: &Channel) -> tonic::client::Grpc<Channel> {
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready().await.unwrap();
+    grpc
+}
+
+async fn server_stream(channel: &Channel, mode: &str, n: u64) -> Streaming<Msg> {
+    grpc(channel)
+        .await
+        .server_streaming(
+            Request::new(req(mode, n)),
+            PathAndQuery::from_static(pb::STREAM),
+            Codec::default(),
+        )
+        .await
+        .expect("the stream starts")
+        .into_inner()
+}
+
+async fn unary(channel: &Channel, path: &'static str, n: u64) -> Result<Msg, Status> {
+    grpc(channel)
+        .await
+        .unary(
+            Request::new(req("", n)),
+            PathAndQuery::from_static(path),
+            Codec::default(),
+        )
+        .await
+        .map(|response| response.into_inner())
+}
+
+/// Reads until the stream ends: the status it ended with (OK as `Ok(count)`), and when.
+async fn read_to_end(mut stream: Streaming<Msg>) -> (Result<u64, Status>, Instant) {
+    let mut count = 0;
+    loop {
+        match stream.message().await {
+            Ok(Some(_)) => count += 1,
+            Ok(None) => return (Ok(count), Instant::now()),
+            Err(status) => return (Err(status), Instant::now()),
+        }
+    }
+}
+
+fn code(result: &Result<u64, Status>) -> Code {
+    match result {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+/// A stream that is never pending (a message ready at every poll) is cut at the deadline with
+/// UNAVAILABLE, and the exit says so.
+#[test]
+fn busy_stream_never_pending_is_cut_with_unavailable() {
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let rt = runtime();
+    let (result, signalled, ended) = rt.block_on(async {
+        let channel = channel(&addr).await;
+        let mut stream = server_stream(&channel, "busy", 64).await;
+        stream.message().await.unwrap().unwrap();
+        let signalled = Instant::now();
+        service.signal(libc::SIGTERM);
+        let (result, ended) = tokio::time::timeout(SOON, read_to_end(stream))
+            .await
+            .unwrap();
+        (result, signalled, ended)
+    });
+    eprintln!(
+        "busy: {:?} after {:?}",
+        result
+            .as_ref()
+            .map_err(|s| (s.code(), s.message().to_owned())),
+        ended - signalled
+    );
+    let (exit, _) = service.wait(SOON);
+    eprintln!("exit {:?}\n{}", exit.code, exit.stderr);
+    assert_eq!(code(&result), Code::Unavailable, "{result:?}");
+    assert_eq!(exit.code, Some(1));
+    assert!(
+        exit.stderr.contains("1 gRPC call was still running"),
+        "{}",
+        exit.stderr
+    );
+}
+
+/// Large messages (1 MiB each, never pending), the client reading as fast as it can.
+#[test]
+fn large_message_stream_is_cut_with_unavailable() {
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let rt = runtime();
+    let (result, signalled, ended) = rt.block_on(async {
+        let channel = channel(&addr).await;
+        let mut stream = server_stream(&channel, "busy", 1 << 20).await;
+        stream.message().await.unwrap().unwrap();
+        let signalled = Instant::now();
+        service.signal(libc::SIGTERM);
+        let (result, ended) = tokio::time::timeout(SOON, read_to_end(stream))
+            .await
+            .unwrap();
+        (result, signalled, ended)
+    });
+    eprintln!(
+        "large: {:?} after {:?}",
+        result
+            .as_ref()
+            .map_err(|s| (s.code(), s.message().to_owned())),
+        ended - signalled
+    );
+    let (exit, _) = service.wait(SOON);
+    eprintln!("exit {:?}\n{}", exit.code, exit.stderr);
+    assert_eq!(code(&result), Code::Unavailable, "{result:?}");
+    assert_eq!(exit.code, Some(1));
+}
+
+/// The client stops reading (its window fills): what does it get, and is the exit honest?
+#[test]
+fn client_not_reading_zero_window() {
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let rt = runtime();
+    let (result, signalled, ended) = rt.block_on(async {
+        let channel = channel(&addr).await;
+        let mut stream = server_stream(&channel, "busy", 64 * 1024).await;
+        stream.message().await.unwrap().unwrap();
+        let signalled = Instant::now();
+        service.signal(libc::SIGTERM);
+        // Not read until well past the deadline.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let (result, ended) = tokio::time::timeout(SOON, read_to_end(stream))
+            .await
+            .unwrap();
+        (result, signalled, ended)
+    });
+    eprintln!(
+        "zero window: {:?} after {:?}",
+        result
+            .as_ref()
+            .map_err(|s| (s.code(), s.message().to_owned())),
+        ended - signalled
+    );
+    let (exit, _) = service.wait(SOON);
+    eprintln!("exit {:?}\n{}", exit.code, exit.stderr);
+    assert_eq!(exit.code, Some(1));
+}
+
+/// 4 connections x 25 streams, each pending after one message: all 100 get UNAVAILABLE, the
+/// count is 100.
+#[test]
+fn many_streams_on_many_connections_all_get_unavailable() {
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let rt = runtime();
+    let results = rt.block_on(async {
+        let mut streams = Vec::new();
+        for _ in 0..4 {
+            let channel = channel(&addr).await;
+            for _ in 0..25 {
+                let mut stream = server_stream(&channel, "pending", 0).await;
+                stream.message().await.unwrap().unwrap();
+                streams.push(tokio::spawn(read_to_end(stream)));
+            }
+        }
+        service.signal(libc::SIGTERM);
+        let mut results = Vec::new();
+        for stream in streams {
+            results.push(tokio::time::timeout(SOON, stream).await.unwrap().unwrap().0);
+        }
+        results
+    });
+    let (exit, _) = service.wait(SOON);
+    let codes: Vec<Code> = results.iter().map(code).collect();
+    let unavailable = codes.iter().filter(|c| **c == Code::Unavailable).count();
+    eprintln!(
+        "unavailable {unavailable}/100; others {:?}",
+        results
+            .iter()
+            .filter(|r| code(r) != Code::Unavailable)
+            .take(3)
+            .collect::<Vec<_>>()
+    );
+    eprintln!("exit {:?}\n{}", exit.code, exit.stderr);
+    assert_eq!(unavailable, 100);
+    assert_eq!(exit.code, Some(1));
+    assert!(
+        exit.stderr.contains("100 gRPC calls were still running"),
+        "{}",
+        exit.stderr
+    );
+}
+
+/// A unary call whose handler returns inside the last 250 ms of the drain (but well before
+/// the deadline): "unary calls in flight go on". GRACEFUL_TIMEOUT=3s, no drain delay:
+/// the cut is at +2.5 s, the drain's deadline at +2.75 s; the handler (2.7 s, started 0.1 s before the SIGTERM) returns at ~+2.6 s.
+/// A unary call answered shortly before the cut (its handler returns about 2.1 s after the
+/// signal; the cut comes at 2.5 s) gets its answer, and the exit is clean.
+#[test]
+fn a_unary_call_answered_shortly_before_the_cut_gets_its_answer() {
+    let (mut service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let rt = runtime();
+    let result = rt.block_on(async {
+        let channel = channel(&addr).await;
+        let call = tokio::spawn({
+            let channel = channel.clone();
+            async move { unary(&channel, pb::UNARY, 2200).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        service.signal(libc::SIGTERM);
+        tokio::time::timeout(SOON, call).await.unwrap().unwrap()
+    });
+    service.wait_for("unary done 2200");
+    let (exit, _) = service.wait(SOON);
+    eprintln!(
+        "unary in cut window: {:?}",
+        result
+            .as_ref()
+            .map_err(|s| (s.code(), s.message().to_owned()))
+    );
+    eprintln!(
+        "exit {:?} events {:?}\n{}",
+        exit.code, exit.events, exit.stderr
+    );
+    assert!(
+        result.is_ok(),
+        "the handler finished (its work is done) before the deadline, yet: {result:?}"
+    );
+    assert_eq!(exit.code, Some(0));
+}
+
+/// Same, with a trailers-only error (NOT_FOUND): it keeps its status.
+#[test]
+fn a_trailers_only_error_shortly_before_the_cut_keeps_its_status() {
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let rt = runtime();
+    let result = rt.block_on(async {
+        let channel = channel(&addr).await;
+        let call = tokio::spawn({
+            let channel = channel.clone();
+            async move { unary(&channel, pb::FAIL, 2200).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        service.signal(libc::SIGTERM);
+        tokio::time::timeout(SOON, call).await.unwrap().unwrap()
+    });
+    let (exit, _) = service.wait(SOON);
+    eprintln!("fail in cut window: {:?} exit {:?}", result, exit.code);
+    assert_eq!(result.unwrap_err().code(), Code::NotFound);
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+}
+
+/// A tiny timeout (300 ms, no drain delay): the drain is 150 ms, and the cut keeps three
+/// quarters of it for calls to finish. A unary call of 50 ms in flight at the SIGTERM finishes
+/// within the drain. (The cut was once clamped to the cancel itself, and ended it.)
+#[test]
+fn tiny_timeout_unary_of_50ms_in_flight() {
+    let (mut service, addr) = start(&[("GRACEFUL_TIMEOUT", "300ms")]);
+    let rt = runtime();
+    let result = rt.block_on(async {
+        let channel = channel(&addr).await;
+        let call = tokio::spawn({
+            let channel = channel.clone();
+            async move { unary(&channel, pb::UNARY, 50).await }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        service.signal(libc::SIGTERM);
+        tokio::time::timeout(SOON, call).await.unwrap().unwrap()
+    });
+    service.wait_for("unary done 50");
+    let (exit, _) = service.wait(SOON);
+    eprintln!(
+        "tiny timeout unary: {:?}",
+        result
+            .as_ref()
+            .map_err(|s| (s.code(), s.message().to_owned()))
+    );
+    eprintln!(
+        "exit {:?} events {:?}\n{}",
+        exit.code, exit.events, exit.stderr
+    );
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(exit.code, Some(0));
+}
+
+/// Same tiny timeout, a server stream that ends by itself 50 ms after the SIGTERM.
+#[test]
+fn tiny_timeout_stream_ending_by_itself_in_50ms() {
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "400ms")]);
+    let rt = runtime();
+    let result = rt.block_on(async {
+        let channel = channel(&addr).await;
+        // 2 messages 100 ms apart: ends ~200 ms after start; SIGTERM at ~+150 ms.
+        let stream = server_stream(&channel, "finite", 2).await;
+        let reading = tokio::spawn(read_to_end(stream));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        service.signal(libc::SIGTERM);
+        tokio::time::timeout(SOON, reading)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+    });
+    let (exit, _) = service.wait(SOON);
+    eprintln!(
+        "tiny timeout stream: {:?}",
+        result
+            .as_ref()
+            .map_err(|s| (s.code(), s.message().to_owned()))
+    );
+    eprintln!(
+        "exit {:?} events {:?}\n{}",
+        exit.code, exit.events, exit.stderr
+    );
+    assert_eq!(code(&result), Code::Ok, "{result:?}");
+    assert_eq!(exit.code, Some(0));
+}
+
+/// A client-streaming call whose client never ends its request stream: the handler never
+/// answers. Does it get UNAVAILABLE, or a protocol error; is the exit 1?
+#[test]
+fn client_streaming_never_ended_by_its_client() {
+    let (mut service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let rt = runtime();
+    let (result, signalled, ended) = rt.block_on(async {
+        let channel = channel(&addr).await;
+        let requests = futures_util::StreamExt::chain(
+            futures_util::stream::iter([req("", 1)]),
+            futures_util::stream::pending(),
+        );
+        let call = tokio::spawn({
+            let channel = channel.clone();
+            async move {
+                grpc(&channel)
+                    .await
+                    .client_streaming(
+                        Request::new(requests),
+                        PathAndQuery::from_static(pb::COLLECT),
+                        Codec::default(),
+                    )
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let signalled = Instant::now();
+        service.signal(libc::SIGTERM);
+        let result = tokio::time::timeout(SOON, call).await.unwrap().unwrap();
+        (
+            result.map(|r| r.into_inner().seq),
+            signalled,
+            Instant::now(),
+        )
+    });
+    eprintln!(
+        "client streaming: {:?} after {:?}",
+        result
+            .as_ref()
+            .map_err(|s| (s.code(), s.message().to_owned())),
+        ended - signalled
+    );
+    let _ = &mut service;
+    let (exit, _) = service.wait(SOON);
+    eprintln!("exit {:?}\n{}", exit.code, exit.stderr);
+    assert_eq!(exit.code, Some(1));
+    assert_eq!(
+        result.unwrap_err().code(),
+        Code::Unavailable,
+        "contract: a stream still open at the deadline ends with UNAVAILABLE"
+    );
+}
+
+/// A bidi call whose client never ends its request stream: the response side is streaming.
+#[test]
+fn bidi_never_ended_by_its_client() {
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let rt = runtime();
+    let (result, signalled, ended) = rt.block_on(async {
+        let channel = channel(&addr).await;
+        let requests = futures_util::StreamExt::chain(
+            futures_util::stream::iter([req("", 1)]),
+            futures_util::stream::pending(),
+        );
+        let mut responses = grpc(&channel)
+            .await
+            .streaming(
+                Request::new(requests),
+                PathAndQuery::from_static(pb::CHAT),
+                Codec::default(),
+            )
+            .await
+            .expect("the chat starts")
+            .into_inner();
+        responses.message().await.unwrap().unwrap();
+        let signalled = Instant::now();
+        service.signal(libc::SIGTERM);
+        let (result, ended) = tokio::time::timeout(SOON, read_to_end(responses))
+            .await
+            .unwrap();
+        (result, signalled, ended)
+    });
+    eprintln!(
+        "bidi: {:?} after {:?}",
+        result
+            .as_ref()
+            .map_err(|s| (s.code(), s.message().to_owned())),
+        ended - signalled
+    );
+    let (exit, _) = service.wait(SOON);
+    eprintln!("exit {:?}\n{}", exit.code, exit.stderr);
+    assert_eq!(code(&result), Code::Unavailable);
+    assert_eq!(exit.code, Some(1));
+    assert!(
+        exit.stderr.contains("1 gRPC call was still running"),
+        "{}",
+        exit.stderr
+    );
+}
+
+/// Everything cooperates: until_cancelled streams (a ticking one and an always-ready one)
+/// end at the cancel with UNAVAILABLE, a unary call finishes in the drain delay; exit 0.
+#[test]
+fn cooperating_streams_and_calls_exit_0() {
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "5s"), ("GRACEFUL_DRAIN_DELAY", "1s")]);
+    let rt = runtime();
+    let (ticking, ready, call, signalled) = rt.block_on(async {
+        let channel = channel(&addr).await;
+        let ticking = server_stream(&channel, "until", 0).await;
+        let ready = server_stream(&channel, "until_ready", 0).await;
+        let ticking = tokio::spawn(read_to_end(ticking));
+        let ready = tokio::spawn(read_to_end(ready));
+        let call = tokio::spawn({
+            let channel = channel.clone();
+            async move { unary(&channel, pb::UNARY, 700).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let signalled = Instant::now();
+        service.signal(libc::SIGTERM);
+        (
+            tokio::time::timeout(SOON, ticking).await.unwrap().unwrap(),
+            tokio::time::timeout(SOON, ready).await.unwrap().unwrap(),
+            tokio::time::timeout(SOON, call).await.unwrap().unwrap(),
+            signalled,
+        )
+    });
+    let (exit, _) = service.wait(SOON);
+    for (name, (result, at)) in [("ticking", &ticking), ("ready", &ready)] {
+        eprintln!(
+            "{name}: {:?} after {:?}",
+            result
+                .as_ref()
+                .map_err(|s| (s.code(), s.message().to_owned())),
+            *at - signalled
+        );
+    }
+    eprintln!(
+        "unary: {:?}; exit {:?}\n{}",
+        call.as_ref().map(|m| m.seq),
+        exit.code,
+        exit.stderr
+    );
+    assert_eq!(code(&ticking.0), Code::Unavailable);
+    assert_eq!(code(&ready.0), Code::Unavailable);
+    assert!(call.is_ok());
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+}
+
+/// Health: NOT_SERVING from the trigger for "", a named service, one set after the trigger,
+/// and one set in a loop across the trigger; no SERVING seen afterwards; Watch streams get
+/// the change and end with UNAVAILABLE at the cancel; exit 0.
+#[test]
+fn health_not_serving_from_the_trigger_for_every_service() {
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "6s"), ("GRACEFUL_DRAIN_DELAY", "2s")]);
+    let rt = runtime();
+    rt.block_on(async {
+        let channel = channel(&addr).await;
+        let mut health = HealthClient::new(channel.clone());
+        let ask = |name: &str| HealthCheckRequest { service: name.to_owned() };
+        for name in ["", pb::SERVICE, "race"] {
+            let status = health.check(ask(name)).await.unwrap().into_inner().status;
+            assert_eq!(status, ServingStatus::Serving as i32, "{name:?} before");
+        }
+        let mut watches = Vec::new();
+        for name in ["", pb::SERVICE, "race"] {
+            let mut watch = health.watch(ask(name)).await.unwrap().into_inner();
+            let first = watch.message().await.unwrap().unwrap();
+            assert_eq!(first.status, ServingStatus::Serving as i32);
+            watches.push((name, tokio::spawn(async move {
+                let mut seen = Vec::new();
+                loop {
+                    match watch.message().await {
+                        Ok(Some(m)) => seen.push(m.status),
+                        Ok(None) => return (seen, Code::Ok, Instant::now()),
+                        Err(status) => return (seen, status.code(), Instant::now()),
+                    }
+                }
+            })));
+        }
+        let signalled = Instant::now();
+        service.signal(libc::SIGTERM);
+        // Poll hard through the drain delay: none may say SERVING after "" says NOT_SERVING.
+        let mut turned = None;
+        let mut bad = Vec::new();
+        let mut checks = 0;
+        while signalled.elapsed() < Duration::from_millis(1800) {
+            let root = health.check(ask("")).await.unwrap().into_inner().status;
+            if root == ServingStatus::NotServing as i32 && turned.is_none() {
+                turned = Some(signalled.elapsed());
+            }
+            if turned.is_some() {
+                for name in [pb::SERVICE, "race", "late", ""] {
+                    match health.check(ask(name)).await {
+                        Ok(r) if r.get_ref().status == ServingStatus::NotServing as i32 => {}
+                        Ok(r) => bad.push((name, r.into_inner().status, signalled.elapsed())),
+                        Err(status) if name == "late" && status.code() == Code::NotFound => {}
+                        Err(status) => panic!("{name}: {status:?}"),
+                    }
+                    checks += 1;
+                }
+            }
+        }
+        eprintln!("turned after {turned:?}; {checks} checks; not NOT_SERVING: {bad:?}");
+        for (name, watch) in watches {
+            let (seen, end, at) = tokio::time::timeout(SOON, watch).await.unwrap().unwrap();
+            let first_not = seen.iter().position(|s| *s == ServingStatus::NotServing as i32);
+            let after: Vec<i32> = first_not.map(|i| seen[i..].to_vec()).unwrap_or_default();
+            let serving_again = after.iter().filter(|s| **s == ServingStatus::Serving as i32).count();
+            eprintln!("watch {name:?}: {} messages, {serving_again} SERVING after the first NOT_SERVING, ended {end:?} after {:?}", seen.len(), at - signalled);
+            assert_eq!(end, Code::Unavailable, "{name:?}");
+            assert!(first_not.is_some(), "{name:?}: never NOT_SERVING");
+            assert_eq!(serving_again, 0, "{name:?}: SERVING again after the trigger");
+        }
+        assert!(bad.is_empty(), "{bad:?}");
+    });
+    let (exit, _) = service.wait(SOON);
+    eprintln!("exit {:?}\n{}", exit.code, exit.stderr);
+    assert_eq!(exit.code, Some(0));
+}
+
+/// A unary call whose handler is still running at the deadline (no response yet, so no body
+/// for the cut to end): the client gets a protocol error rather than UNAVAILABLE.
+#[test]
+fn slow_unary_still_running_at_the_deadline() {
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let rt = runtime();
+    let (result, signalled, ended) = rt.block_on(async {
+        let channel = channel(&addr).await;
+        let call = tokio::spawn({
+            let channel = channel.clone();
+            async move { unary(&channel, pb::UNARY, 10_000).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let signalled = Instant::now();
+        service.signal(libc::SIGTERM);
+        let result = tokio::time::timeout(SOON, call).await.unwrap().unwrap();
+        (result, signalled, Instant::now())
+    });
+    eprintln!(
+        "slow unary: {:?} after {:?}",
+        result
+            .as_ref()
+            .map_err(|s| (s.code(), s.message().to_owned())),
+        ended - signalled
+    );
+    let (exit, _) = service.wait(SOON);
+    eprintln!("exit {:?}\n{}", exit.code, exit.stderr);
+    assert_eq!(exit.code, Some(1));
+    assert_eq!(
+        result.unwrap_err().code(),
+        Code::Unavailable,
+        "contract: the client gets a status rather than a protocol error"
+    );
+}
+
+/// A client that reads, but slowly (one 1 MiB message every 300 ms): the status is queued
+/// behind the data already in flight under flow control, and does not get out before the
+/// abort. A documented limit: the client gets an error, and the exit is honest.
+#[test]
+fn slow_reader_of_large_messages() {
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let rt = runtime();
+    let (result, signalled, ended, count) = rt.block_on(async {
+        let channel = channel(&addr).await;
+        let mut stream = server_stream(&channel, "busy", 1 << 20).await;
+        stream.message().await.unwrap().unwrap();
+        let signalled = Instant::now();
+        service.signal(libc::SIGTERM);
+        let mut count = 0;
+        let result = loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            match stream.message().await {
+                Ok(Some(_)) => count += 1,
+                Ok(None) => break Ok(count),
+                Err(status) => break Err(status),
+            }
+        };
+        (result, signalled, Instant::now(), count)
+    });
+    eprintln!(
+        "slow reader: {:?} after {:?}, {count} messages",
+        result
+            .as_ref()
+            .map_err(|s| (s.code(), s.message().to_owned())),
+        ended - signalled
+    );
+    let (exit, _) = service.wait(SOON);
+    eprintln!("exit {:?}\n{}", exit.code, exit.stderr);
+    assert_eq!(exit.code, Some(1));
+    assert!(
+        result.is_err(),
+        "a slow reader cut at the deadline: {result:?}"
+    );
+}
