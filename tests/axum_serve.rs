@@ -2,6 +2,7 @@
 //! handlers extract `ConnectInfo`, over a real socket on loopback.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -149,6 +150,80 @@ async fn with_a_header_read_timeout_half_a_head_is_closed_and_whole_requests_are
         closed_by_server(&mut silent).await,
         "a silent client is still open"
     );
+    control.cancel();
+    server.await.unwrap();
+}
+
+/// Tells, when dropped, that the body holding it was dropped.
+struct Dropped(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        if let Some(dropped) = self.0.take() {
+            let _ = dropped.send(());
+        }
+    }
+}
+
+/// An HTTP/2 stream whose body never ends (a feed) runs on a task of its own; when its client
+/// goes, the connection ends and so does the stream's task: its body is dropped, nothing is
+/// left running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_stream_that_never_ends_is_dropped_with_its_connection() {
+    let (shutdown, control) = graceful::test::shutdown();
+    let (dropped, body_dropped) = tokio::sync::oneshot::channel();
+    let dropped = Arc::new(std::sync::Mutex::new(Some(dropped)));
+    let app = Router::new().route(
+        "/feed",
+        get(move || {
+            let guard = Dropped(dropped.lock().unwrap().take());
+            async move {
+                let first = futures_util::stream::once(async {
+                    Ok::<_, std::io::Error>(Bytes::from_static(b"first\n"))
+                });
+                let feed = futures_util::StreamExt::chain(first, futures_util::stream::pending());
+                let feed = futures_util::StreamExt::map(feed, move |chunk| {
+                    let _ = &guard;
+                    chunk
+                });
+                axum::body::Body::from_stream(feed)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = shutdown.spawn(
+        "http",
+        graceful::axum::serve(listener, app, shutdown.clone()),
+    );
+
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = hyper::Request::get("http://test/feed")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let mut response = sender.send_request(request).await.unwrap().into_body();
+    let first = response
+        .frame()
+        .await
+        .unwrap()
+        .unwrap()
+        .into_data()
+        .unwrap();
+    assert_eq!(&first[..], b"first\n");
+    // The client goes.
+    connection.abort();
+    drop((sender, response));
+    tokio::time::timeout(std::time::Duration::from_secs(20), body_dropped)
+        .await
+        .expect("the stream's body is dropped once its connection is gone")
+        .unwrap();
     control.cancel();
     server.await.unwrap();
 }

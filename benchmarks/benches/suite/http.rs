@@ -213,51 +213,68 @@ fn serve_and_load(binary: &str, protocol: Protocol) -> Load {
     measured
 }
 
+/// The HTTP/1.1 section.
 pub fn run(rounds: Rounds) {
-    println!("## HTTP and gRPC: graceful's servers against the plain ones\n");
+    println!("## HTTP/1.1: `graceful::axum::serve` against `axum::serve`\n");
     println!(
-        "HTTP/1.1: `http_graceful` and `http_axum` (`axum::serve`) serve the same router \
-         (`GET /` → 12 bytes), and a hyper client on one thread keeps {CONNECTIONS} keep-alive \
-         connections busy on loopback. HTTP/2 (h2c): `http_graceful` against `http2_hyper` \
-         (hyper's own HTTP/2 connection on the same router: stricter than `axum::serve` with \
-         its `http2` feature, whose auto builder sits in front of it), {CONNECTIONS} clients \
-         on {MULTIPLEXED_CONNECTIONS} connections. gRPC: the health service's `Check` through \
-         `grpc_graceful` (`graceful::tonic`) against `grpc_tonic` (tonic's own server), \
-         {CONNECTIONS} tonic clients on {MULTIPLEXED_CONNECTIONS} channels. Each: {WARM_UP:?} \
-         of warm-up, then {MEASURED:?} measured. Higher requests per second is better, so \
-         that ratio's target is a floor.\n"
+        "`http_graceful` and `http_axum` serve the same router (`GET /` → 12 bytes), and a \
+         hyper client on one thread keeps {CONNECTIONS} keep-alive connections busy on \
+         loopback. {WARM_UP:?} of warm-up, then {MEASURED:?} measured. Higher requests per \
+         second is better, so that ratio's target is a floor.\n"
     );
-    let cases = [
-        ("HTTP/1.1", GRACEFUL, BASELINE, Protocol::Http1),
-        ("HTTP/2", GRACEFUL, HTTP2_BASELINE, Protocol::Http2),
-        ("gRPC unary", GRPC_GRACEFUL, GRPC_BASELINE, Protocol::Grpc),
-    ];
-    let mut rows = Vec::new();
-    for _ in cases {
-        rows.push((Pair::default(), Pair::default()));
-    }
-    // Interleaved: every case, graceful then its baseline, in each round.
+    compare(rounds, "HTTP/1.1", GRACEFUL, BASELINE, Protocol::Http1);
+}
+
+/// The HTTP/2 section.
+pub fn run_http2(rounds: Rounds) {
+    println!("## HTTP/2: `graceful::axum::serve` against hyper's own HTTP/2 connection\n");
+    println!(
+        "`http_graceful` against `http2_hyper`: hyper's HTTP/2 connection on the same router, \
+         with tokio's executor, stricter than `axum::serve` with its `http2` feature (whose \
+         auto builder sits in front of it). {CONNECTIONS} clients on \
+         {MULTIPLEXED_CONNECTIONS} h2c connections, {WARM_UP:?} of warm-up, then {MEASURED:?} \
+         measured.\n"
+    );
+    compare(rounds, "HTTP/2", GRACEFUL, HTTP2_BASELINE, Protocol::Http2);
+}
+
+/// The gRPC section.
+pub fn run_grpc(rounds: Rounds) {
+    println!("## gRPC: `graceful::tonic::serve` against tonic's own server\n");
+    println!(
+        "The health service's unary `Check`: `grpc_graceful` (`graceful::tonic::serve` and \
+         `graceful::tonic::health`) against `grpc_tonic` (tonic's `Server` and \
+         `tonic_health`). {CONNECTIONS} tonic clients on {MULTIPLEXED_CONNECTIONS} channels, \
+         {WARM_UP:?} of warm-up, then {MEASURED:?} measured.\n"
+    );
+    compare(
+        rounds,
+        "gRPC unary",
+        GRPC_GRACEFUL,
+        GRPC_BASELINE,
+        Protocol::Grpc,
+    );
+}
+
+/// Interleaved rounds of `graceful` then `baseline` under the same load; prints the rows.
+fn compare(rounds: Rounds, name: &str, graceful: &str, baseline: &str, protocol: Protocol) {
+    let mut throughput = Pair::default();
+    let mut p99 = Pair::default();
     for _ in 0..rounds.0 {
-        for (case, (_, graceful, baseline, protocol)) in cases.iter().enumerate() {
-            let graceful = serve_and_load(graceful, *protocol);
-            let baseline = serve_and_load(baseline, *protocol);
-            let (throughput, p99) = &mut rows[case];
-            throughput.graceful.push(graceful.requests_per_second);
-            throughput.baseline.push(baseline.requests_per_second);
-            p99.graceful.push(graceful.p99_micros);
-            p99.baseline.push(baseline.p99_micros);
-        }
+        let ours = serve_and_load(graceful, protocol);
+        let theirs = serve_and_load(baseline, protocol);
+        throughput.graceful.push(ours.requests_per_second);
+        throughput.baseline.push(theirs.requests_per_second);
+        p99.graceful.push(ours.p99_micros);
+        p99.baseline.push(theirs.p99_micros);
     }
     println!("{PAIR_HEADER}");
-    for ((name, ..), (throughput, p99)) in cases.iter().zip(&rows) {
-        println!(
-            "{}",
-            throughput.row_floor(&format!("{name}: requests per second"), 0, 0.97)
-        );
-        println!(
-            "{}",
-            p99.row(&format!("{name}: p99 latency (µs)"), 0, 1.0 / 0.97)
-        );
-    }
-    println!();
+    println!(
+        "{}",
+        throughput.row_floor(&format!("{name}: requests per second"), 0, 0.97)
+    );
+    println!(
+        "{}\n",
+        p99.row(&format!("{name}: p99 latency (µs)"), 0, 1.0 / 0.97)
+    );
 }

@@ -3,7 +3,7 @@
 //! machines move from run to run; ratios between interleaved runs hold).
 //!
 //! `cargo bench -p graceful-benches` runs every section; name sections to run only those:
-//! `cargo bench -p graceful-benches -- spawn http`. `--quick` runs fewer rounds.
+//! `cargo bench -p graceful-benches -- spawn http http2 grpc`. `--quick` runs fewer rounds.
 //! The report is markdown on stdout, in the shape of BENCHMARKS.md.
 
 mod build_cost;
@@ -28,6 +28,8 @@ const SECTIONS: &[Section] = &[
     ("hot", hot_path::run),
     ("teardown", teardown::run),
     ("http", http::run),
+    ("http2", http::run_http2),
+    ("grpc", http::run_grpc),
     ("build", build_cost::run),
 ];
 
