@@ -831,3 +831,79 @@ async fn an_http2_stream_still_open_at_the_deadline_is_cut_and_the_report_names_
         "the report names the server: {logged:#?}"
     );
 }
+
+/// From the trigger, an HTTP/1.1 response tells its client to move (`Connection: close`),
+/// while the server still serves: a request cannot cross a close the server announced. An
+/// HTTP/2 connection keeps serving through the drain delay: its GOAWAY comes at the cancel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_the_drain_delay_http1_clients_are_told_to_move_and_everyone_is_served() {
+    let dir = scratch("hints");
+    let service = Service::start(&dir, &[("GRACEFUL_DRAIN_DELAY", "5s")]).await;
+    let get = |path: &str| {
+        Request::get(format!("http://test{path}"))
+            .header("host", "test")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    // HTTP/1.1, keep-alive: no `Connection: close` before the trigger.
+    let stream = TcpStream::connect(&service.addr).await.unwrap();
+    let (mut h1, h1_connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    let h1_connection = tokio::spawn(h1_connection);
+    let before = h1.send_request(get("/livez")).await.unwrap();
+    assert_eq!(before.status(), StatusCode::OK);
+    assert!(before.headers().get("connection").is_none());
+    let stream = TcpStream::connect(&service.addr).await.unwrap();
+    let (mut h2, h2_connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(h2_connection);
+    let ready = h2.send_request(get("/livez")).await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+
+    service.signal(libc::SIGTERM);
+    let signalled = Instant::now();
+    // Readiness fails: the trigger has come.
+    loop {
+        let readyz = h1.send_request(get("/readyz")).await.unwrap();
+        if readyz.status() == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(
+                readyz.headers().get("connection").map(|v| v.as_bytes()),
+                Some(&b"close"[..]),
+                "an HTTP/1.1 response from the trigger on tells its client to move"
+            );
+            break;
+        }
+        assert!(h1.ready().await.is_ok(), "closed before the trigger");
+    }
+    // Its connection is then closed by the server, after that response.
+    tokio::time::timeout(SOON, h1_connection)
+        .await
+        .expect("the HTTP/1.1 connection closes after its response")
+        .unwrap()
+        .expect("cleanly");
+    // A new HTTP/1.1 connection is still served; the HTTP/2 one still takes new streams.
+    let stream = TcpStream::connect(&service.addr).await.unwrap();
+    let (mut again, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let served = again.send_request(get("/readyz")).await.expect("served");
+    assert_eq!(served.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let served = h2
+        .send_request(get("/livez"))
+        .await
+        .expect("a new stream is served");
+    assert_eq!(served.status(), StatusCode::OK);
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "all of it within the 5 s drain delay ({:?})",
+        signalled.elapsed()
+    );
+    let (code, _) = service.exit().await;
+    assert_eq!(code, Some(0));
+}

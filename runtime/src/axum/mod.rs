@@ -131,7 +131,7 @@ async fn serve_routing(
                         routing.for_client(client),
                         closing,
                         cut_streams.clone(),
-                        options,
+                        options.with_trigger(&shutdown),
                     ));
                     closers.insert(task.id(), closer);
                 }
@@ -170,7 +170,7 @@ async fn serve_routing(
             routing.for_client(client),
             closed,
             cut_streams.clone(),
-            options,
+            options.with_trigger(&shutdown),
         ));
     }
     let address = listener.local_addr().ok();
@@ -272,10 +272,13 @@ async fn serve_connection(
         }
     };
     let written = io.written();
-    let requests = Arc::new(Requests::new(
-        matches!(protocol, Protocol::Http2),
-        cut_streams,
-    ));
+    let http2 = matches!(protocol, Protocol::Http2);
+    // HTTP/1.1 clients are told to move by their responses (`Connection: close` from the
+    // trigger on), which no request of theirs can cross. HTTP/2 ones get their GOAWAY at the
+    // cancel: one crosses the client's next stream, which tonic and hyper's clients then fail
+    // rather than retry, and during the drain delay more of them would cross it.
+    let drain_hint = options.trigger.filter(|_| !http2);
+    let requests = Arc::new(Requests::new(http2, cut_streams, drain_hint));
     let service = Counting::new(routes, requests.clone());
     match protocol {
         Protocol::Http1 => {

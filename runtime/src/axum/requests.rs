@@ -21,10 +21,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker, ready};
 
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Request, Response};
 use tokio::sync::Notify;
 use tokio::sync::futures::OwnedNotified;
+
+use crate::Shutdown;
 
 /// The message of the status a gRPC call cut at the deadline ends with (printable ASCII, so
 /// it needs no percent-encoding).
@@ -45,11 +47,19 @@ pub(super) struct Requests {
     cut: Option<CutSignal>,
     /// Per server: how many gRPC streams the cut ended.
     cut_streams: Arc<AtomicUsize>,
+    /// For an HTTP/1.1 connection whose server tells clients to move: from the trigger on,
+    /// its responses carry `Connection: close`.
+    drain_hint: Option<Shutdown>,
 }
 
 impl Requests {
-    pub(super) fn new(http2: bool, cut_streams: Arc<AtomicUsize>) -> Self {
+    pub(super) fn new(
+        http2: bool,
+        cut_streams: Arc<AtomicUsize>,
+        drain_hint: Option<Shutdown>,
+    ) -> Self {
         Requests {
+            drain_hint,
             seen: AtomicBool::new(false),
             arrived: tokio::sync::Notify::new(),
             in_progress: AtomicUsize::new(0),
@@ -183,6 +193,16 @@ where
             }
         };
         let in_progress = this.in_progress.take();
+        let mut response = response;
+        if let Some(shutdown) = in_progress
+            .as_ref()
+            .and_then(|in_progress| in_progress.0.drain_hint.as_ref())
+            && shutdown.is_shutting_down()
+        {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
         let cut = this.cut.take().map(|waiting| Cut {
             waiting,
             after: 0,

@@ -22,9 +22,32 @@ pub struct Serve {
 }
 
 /// What a connection is served with.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Options {
     pub(crate) header_read_timeout: Option<Duration>,
+    pub(crate) drain_hints: bool,
+    /// For the responses' `Connection: close` from the trigger on, if `drain_hints`.
+    pub(crate) trigger: Option<Shutdown>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            header_read_timeout: None,
+            drain_hints: true,
+            trigger: None,
+        }
+    }
+}
+
+impl Options {
+    /// These options for one connection of the server of `shutdown`.
+    pub(crate) fn with_trigger(&self, shutdown: &Shutdown) -> Options {
+        Options {
+            trigger: self.drain_hints.then(|| shutdown.clone()),
+            ..self.clone()
+        }
+    }
 }
 
 impl Serve {
@@ -62,6 +85,37 @@ impl Serve {
         self.options.header_read_timeout = timeout.into();
         self
     }
+
+    /// Whether HTTP/1.1 clients are told to move from the trigger on, while the server still
+    /// serves and accepts through the drain delay: each response carries `Connection:
+    /// close`, and its client's next request opens a new connection. On by default.
+    ///
+    /// Under Kubernetes, a Service's proxy balances connections, not requests: a keep-alive
+    /// connection stays on this pod however early its endpoint is removed, until it is closed.
+    /// Closed at the cancel while idle, it can cross a request its client is sending, which
+    /// is then lost; told to move by a response, the client reconnects through a proxy that
+    /// sends it elsewhere once the removal has reached it (to this pod, still served, before).
+    /// Envoy's drain does the same. The cost is a reconnection per request through the drain
+    /// delay, for the clients still routed here.
+    ///
+    /// HTTP/2 connections get their GOAWAY at the cancel, not at the trigger: a GOAWAY can
+    /// cross the client's next stream, which tonic's and hyper's clients fail rather than
+    /// retry (measured: `Cancelled: connection closed`), and during the drain delay, before
+    /// the load balancers have moved, more calls would cross it.
+    ///
+    /// ```no_run
+    /// # graceful::Config::new().run(|shutdown| async move {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// let server = graceful::axum::serve(listener, axum::Router::new(), shutdown.clone())
+    ///     .drain_hints(false);
+    /// shutdown.spawn("http", server);
+    /// # Ok::<(), std::io::Error>(())
+    /// # });
+    /// ```
+    pub fn drain_hints(mut self, hints: bool) -> Self {
+        self.options.drain_hints = hints;
+        self
+    }
 }
 
 impl Future for Serve {
@@ -77,7 +131,7 @@ impl Future for Serve {
                     listener,
                     routing,
                     shutdown,
-                    this.options,
+                    this.options.clone(),
                 )))
             }
         };
