@@ -12,8 +12,9 @@ use axum::extract::connect_info::{Connected, IntoMakeServiceWithConnectInfo};
 use axum::routing::future::RouteFuture;
 use futures_util::FutureExt;
 use hyper::Request;
-use hyper::body::Incoming;
 use tower_service::Service;
+
+use super::requests::RequestBody;
 
 /// What [`serve`](super::serve) serves: an axum `Router`, or
 /// `router.into_make_service_with_connect_info::<C>()`, whose handlers then extract
@@ -108,15 +109,15 @@ type Route = RouteFuture<Infallible>;
 #[derive(Clone)]
 pub(crate) enum Routes {
     Router(Router),
-    Erased(Arc<dyn Fn(Request<Incoming>) -> Route + Send + Sync>),
+    Erased(Arc<dyn Fn(Request<RequestBody>) -> Route + Send + Sync>),
 }
 
-impl hyper::service::Service<Request<Incoming>> for Routes {
+impl hyper::service::Service<Request<RequestBody>> for Routes {
     type Response = axum::response::Response;
     type Error = Infallible;
     type Future = Route;
 
-    fn call(&self, request: Request<Incoming>) -> Self::Future {
+    fn call(&self, request: Request<RequestBody>) -> Self::Future {
         match self {
             // The router is always ready (axum's `poll_ready` is `Ready`), as hyper-util's
             // `TowerToHyperService` assumes too.

@@ -73,6 +73,8 @@ struct Switch {
     writer: AtomicWaker,
     /// Bytes written so far: whether a closing connection still makes progress.
     written: AtomicU64,
+    /// Bytes read so far (after the first ones), for the same.
+    read: AtomicU64,
 }
 
 impl Switch {
@@ -143,18 +145,23 @@ impl Io {
         &self.first
     }
 
-    /// How many bytes have been written to this socket so far.
-    pub(crate) fn written(&self) -> Written {
-        Written(self.switch.clone())
+    /// How many bytes have gone through this socket so far, each way.
+    pub(crate) fn traffic(&self) -> Traffic {
+        Traffic(self.switch.clone())
     }
 }
 
-/// A socket's bytes written so far, read from outside the task that writes.
-pub(crate) struct Written(Arc<Switch>);
+/// A socket's bytes so far, read from outside the task that reads and writes.
+pub(crate) struct Traffic(Arc<Switch>);
 
-impl Written {
-    pub(crate) fn get(&self) -> u64 {
+impl Traffic {
+    pub(crate) fn written(&self) -> u64 {
         self.0.written.load(Ordering::Relaxed)
+    }
+
+    /// Read and written.
+    pub(crate) fn moved(&self) -> u64 {
+        self.0.read.load(Ordering::Relaxed) + self.written()
     }
 }
 
@@ -221,7 +228,13 @@ impl AsyncRead for Io {
             }
             return Poll::Ready(Ok(()));
         }
-        io.guarded(Direction::Read, cx, |stream, cx| stream.poll_read(cx, buf))
+        let before = buf.filled().len();
+        let read = io.guarded(Direction::Read, cx, |stream, cx| stream.poll_read(cx, buf));
+        if let Poll::Ready(Ok(())) = read {
+            let bytes = (buf.filled().len() - before) as u64;
+            io.switch.read.fetch_add(bytes, Ordering::Relaxed);
+        }
+        read
     }
 }
 

@@ -39,7 +39,7 @@ use tokio::time::Instant;
 
 pub use self::app::App;
 use self::app::{Routes, Routing};
-use self::connection::{Connections, Io, Written};
+use self::connection::{Connections, Io, Traffic};
 pub use self::health::health;
 use self::requests::{Counting, Requests};
 use self::serve::Options;
@@ -65,9 +65,12 @@ use crate::Shutdown;
 /// - A connection that then has no request in progress and writes nothing for a second (idle,
 ///   an HTTP/2 client that ignores the GOAWAY, or one in the middle of a request head it never
 ///   finishes) is closed, within about 3 s of the cancel: half a request head cannot hold the
-///   drain. A response still being written goes on to its end. A request whose body the
-///   client stops sending, or whose response it stops reading, is in progress, and is cut at
-///   the deadline like any request that does not finish.
+///   drain. A response still being written goes on to its end. A connection whose every
+///   request waits on its client (for the rest of a request body it stopped sending, for it
+///   to read a response it stopped reading, an HTTP/2 window it keeps closed) and that moves
+///   no byte either way for 2 s is closed too: those requests are the client's to lose, and
+///   the exit stays clean. A client that trickles bytes keeps its request, as a slow link
+///   would, until the deadline.
 /// - It returns `Ok(())` once every connection is gone, upgraded ones (WebSockets) included.
 /// - A connection still open at the shutdown deadline (a request that did not finish, an SSE
 ///   stream or a WebSocket that was not ended) is closed then: the task is aborted, and every
@@ -240,6 +243,11 @@ const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 /// (slowloris), or an HTTP/2 client that ignores the GOAWAY, is dropped then.
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
+/// How long a closing connection whose every request waits on its client (a request body it
+/// stopped sending, a response it stopped reading) may go without a byte either way before it
+/// is dropped: a client on a bad link stalls for a moment, one that holds the drain for good.
+const STALLED_CLIENT_GRACE: Duration = Duration::from_secs(2);
+
 async fn serve_connection(
     mut io: Io,
     routes: Routes,
@@ -271,7 +279,7 @@ async fn serve_connection(
             }
         }
     };
-    let written = io.written();
+    let traffic = io.traffic();
     let http2 = matches!(protocol, Protocol::Http2);
     // HTTP/1.1 clients are told to move by their responses (`Connection: close` from the
     // trigger on), which no request of theirs can cross. HTTP/2 ones get their GOAWAY at the
@@ -291,7 +299,7 @@ async fn serve_connection(
             let connection = builder
                 .serve_connection(TokioIo::new(io), service)
                 .with_upgrades();
-            drive(pin!(connection), &requests, &written, closing, closed).await;
+            drive(pin!(connection), &requests, &traffic, closing, closed).await;
         }
         Protocol::Http2 => {
             // Each stream runs on a task of its own. They end with the connection: dropping it
@@ -301,7 +309,7 @@ async fn serve_connection(
             // second: a lock per spawn, per completion and per reap.
             let connection = http2::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(io), service);
-            drive(pin!(connection), &requests, &written, closing, closed).await;
+            drive(pin!(connection), &requests, &traffic, closing, closed).await;
         }
     }
 }
@@ -353,7 +361,7 @@ impl Graceful for http2::Connection<TokioIo<Io>, RouterService, TokioExecutor> {
 async fn drive<C: Graceful>(
     mut connection: Pin<&mut C>,
     requests: &Requests,
-    written: &Written,
+    traffic: &Traffic,
     closing: oneshot::Receiver<Closing>,
     closed: Option<Closing>,
 ) {
@@ -390,7 +398,9 @@ async fn drive<C: Graceful>(
     // with: idle (an HTTP/2 client that does not answer the GOAWAY's ping), or in the middle
     // of a request head it may never finish (slowloris), which hyper would wait for up to the
     // deadline. One still writing a response (a large body to a slow reader) goes on.
-    let mut before = written.get();
+    let mut written = traffic.written();
+    let mut moved = traffic.moved();
+    let mut stalled = Duration::ZERO;
     let mut idle = pin!(tokio::time::sleep(IDLE_CLOSE_GRACE));
     loop {
         tokio::select! {
@@ -400,11 +410,29 @@ async fn drive<C: Graceful>(
                 to_cut = false;
             }
             () = &mut idle => {
-                let now = written.get();
-                if requests.in_progress() == 0 && now == before {
+                let (written_now, moved_now) = (traffic.written(), traffic.moved());
+                let in_progress = requests.in_progress();
+                if in_progress == 0 && written_now == written {
                     return;
                 }
-                before = now;
+                // Every request in progress waits on its client (for the rest of its body, or
+                // for it to read the response), and no byte has moved either way: the client
+                // has stopped, and would hold the drain to the deadline.
+                if in_progress > 0 && requests.on_client() == in_progress && moved_now == moved {
+                    stalled += IDLE_CLOSE_GRACE;
+                    if stalled >= STALLED_CLIENT_GRACE {
+                        tracing::warn!(
+                            target: "graceful::axum",
+                            in_progress,
+                            "closed a connection whose client stopped sending its request or \
+                             reading its response ({in_progress} in progress)"
+                        );
+                        return;
+                    }
+                } else {
+                    stalled = Duration::ZERO;
+                }
+                (written, moved) = (written_now, moved_now);
                 idle.as_mut().reset(Instant::now() + IDLE_CLOSE_GRACE);
             }
         }

@@ -42,6 +42,9 @@ pub(super) struct Requests {
     seen: AtomicBool,
     arrived: tokio::sync::Notify,
     in_progress: AtomicUsize,
+    /// Of those, how many wait on their client: for more of the request's body, or for it to
+    /// take the response's next bytes.
+    on_client: AtomicUsize,
     /// For an HTTP/2 connection: fired just before the deadline, to end its gRPC streams.
     /// HTTP/1.1 carries no gRPC, and gets none.
     cut: Option<CutSignal>,
@@ -63,6 +66,7 @@ impl Requests {
             seen: AtomicBool::new(false),
             arrived: tokio::sync::Notify::new(),
             in_progress: AtomicUsize::new(0),
+            on_client: AtomicUsize::new(0),
             cut: http2.then(CutSignal::default),
             cut_streams,
         }
@@ -80,6 +84,11 @@ impl Requests {
 
     pub(super) fn in_progress(&self) -> usize {
         self.in_progress.load(Ordering::Acquire)
+    }
+
+    /// How many of the requests in progress wait on their client.
+    pub(super) fn on_client(&self) -> usize {
+        self.on_client.load(Ordering::Acquire)
     }
 
     /// Ends the gRPC responses still streaming, each between two messages, with `UNAVAILABLE`.
@@ -100,7 +109,7 @@ struct CutSignal {
 }
 
 /// One request in progress, until dropped.
-struct InProgress(Arc<Requests>);
+struct InProgress(Arc<Requests>, OnClient);
 
 impl InProgress {
     fn new(requests: &Arc<Requests>) -> Self {
@@ -109,13 +118,81 @@ impl InProgress {
         if !requests.seen.load(Ordering::Acquire) && !requests.seen.swap(true, Ordering::AcqRel) {
             requests.arrived.notify_one();
         }
-        InProgress(requests.clone())
+        InProgress(requests.clone(), OnClient(false))
+    }
+
+    /// Whether its response waits on the client to take what it has produced.
+    fn set_on_client(&mut self, waiting: bool) {
+        self.1.set(&self.0, waiting);
     }
 }
 
 impl Drop for InProgress {
     fn drop(&mut self) {
+        self.1.set(&self.0, false);
         self.0.in_progress.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Whether one side of a request (its body, its response) waits on the client, counted in
+/// its connection's `on_client` while it does.
+#[derive(Default)]
+struct OnClient(bool);
+
+impl OnClient {
+    fn set(&mut self, requests: &Requests, waiting: bool) {
+        if self.0 != waiting {
+            self.0 = waiting;
+            match waiting {
+                true => requests.on_client.fetch_add(1, Ordering::AcqRel),
+                false => requests.on_client.fetch_sub(1, Ordering::AcqRel),
+            };
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request's body, as the router reads it: while the handler waits for more of it, the
+    /// request waits on its client. A request with no body (most `GET`s) tracks nothing.
+    pub(crate) struct RequestBody {
+        #[pin]
+        body: Incoming,
+        requests: Option<Arc<Requests>>,
+        waiting: OnClient,
+    }
+
+    impl PinnedDrop for RequestBody {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(requests) = this.requests {
+                this.waiting.set(requests, false);
+            }
+        }
+    }
+}
+
+impl Body for RequestBody {
+    type Data = hyper::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.body.poll_frame(cx);
+        if let Some(requests) = this.requests {
+            this.waiting.set(requests, polled.is_pending());
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -133,7 +210,7 @@ impl<S> Counting<S> {
 
 impl<S, B> hyper::service::Service<Request<Incoming>> for Counting<S>
 where
-    S: hyper::service::Service<Request<Incoming>, Response = Response<B>>,
+    S: hyper::service::Service<Request<RequestBody>, Response = Response<B>>,
     B: Default,
 {
     type Response = Response<Counted<B>>;
@@ -143,6 +220,12 @@ where
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         // Only an HTTP/2 connection has a cut, so HTTP/1.1 requests skip the header lookup.
         let grpc = self.requests.cut.is_some() && is_grpc(request.headers());
+        let requests = (!request.body().is_end_stream()).then(|| self.requests.clone());
+        let request = request.map(|body| RequestBody {
+            body,
+            requests,
+            waiting: OnClient::default(),
+        });
         Responding {
             in_progress: Some(InProgress::new(&self.requests)),
             cut: grpc.then(Waiting::default),
@@ -319,31 +402,15 @@ impl<B: Body> Body for Counted<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let (Some(cut), Some(in_progress)) = (this.cut, this.in_progress.as_ref()) else {
-            return this.body.poll_frame(cx);
-        };
-        if cut.ended {
-            return Poll::Ready(None);
+        let mut this = self.project();
+        // Polled again: what it gave last has been taken. A frame given now waits on the
+        // client until the next poll (hyper polls once it has written it).
+        let polled = poll_counted(this.body.as_mut(), this.cut, this.in_progress, cx);
+        if let Some(in_progress) = this.in_progress {
+            let data = matches!(&polled, Poll::Ready(Some(Ok(frame))) if frame.is_data());
+            in_progress.set_on_client(data);
         }
-        let signal = in_progress.signal();
-        // What is ready goes out, the cut or not (a response that is ending: its last message,
-        // its trailers), up to a few frames once the cut has fired; tonic writes whole
-        // messages per frame, so between two frames is between two messages.
-        let fired = signal.fired.load(Ordering::SeqCst);
-        if !fired || cut.after < FRAMES_AFTER_CUT {
-            let polled = this.body.poll_frame(cx);
-            if let Poll::Ready(frame) = polled {
-                if fired {
-                    cut.after += 1;
-                }
-                return Poll::Ready(frame);
-            }
-            ready!(cut.waiting.poll_cut(signal, cx));
-        }
-        cut.ended = true;
-        in_progress.count_cut();
-        Poll::Ready(Some(Ok(Cut::trailers())))
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -356,4 +423,39 @@ impl<B: Body> Body for Counted<B> {
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
     }
+}
+
+/// A frame of `B`, or its error.
+type FrameOf<B> = Result<Frame<<B as Body>::Data>, <B as Body>::Error>;
+
+/// A response's next frame: the router's, or the status of a gRPC call cut at the deadline.
+fn poll_counted<B: Body>(
+    body: Pin<&mut B>,
+    cut: &mut Option<Cut>,
+    in_progress: &Option<InProgress>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<FrameOf<B>>> {
+    let (Some(cut), Some(in_progress)) = (cut, in_progress.as_ref()) else {
+        return body.poll_frame(cx);
+    };
+    if cut.ended {
+        return Poll::Ready(None);
+    }
+    let signal = in_progress.signal();
+    // What is ready goes out, the cut or not (a response that is ending: its last message,
+    // its trailers), up to a few frames once the cut has fired; tonic writes whole messages
+    // per frame, so between two frames is between two messages.
+    let fired = signal.fired.load(Ordering::SeqCst);
+    if !fired || cut.after < FRAMES_AFTER_CUT {
+        if let Poll::Ready(frame) = body.poll_frame(cx) {
+            if fired {
+                cut.after += 1;
+            }
+            return Poll::Ready(frame);
+        }
+        ready!(cut.waiting.poll_cut(signal, cx));
+    }
+    cut.ended = true;
+    in_progress.count_cut();
+    Poll::Ready(Some(Ok(Cut::trailers())))
 }

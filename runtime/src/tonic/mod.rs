@@ -17,8 +17,9 @@
 //!   its answer, its future dropped. An answer that is ready goes out. The `grpc` task then
 //!   fails with the count: the report names it and the exit is 1, since work was cut.
 //! - A client too slow to take what was already written before the status (large messages
-//!   behind HTTP/2 flow control), or one that stops reading, gets a connection error at the
-//!   drain's deadline instead; the exit is 1 as well.
+//!   behind HTTP/2 flow control) gets a connection error at the drain's deadline instead; the
+//!   exit is 1 as well. One that stops reading altogether is let go 2 s after the cancel, as
+//!   any client that stops (see [`graceful::axum::serve`](crate::axum::serve)).
 //!
 //! ```no_run
 //! use graceful::{Config, tonic::{health, serve}};

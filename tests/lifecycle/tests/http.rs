@@ -89,3 +89,109 @@ fn a_client_that_sends_a_byte_and_goes_leaves_no_socket_behind() {
     let (exit, _) = service.wait(SOON);
     assert_eq!(exit.code, Some(0), "{}", exit.stderr);
 }
+
+/// The drain is the deadline's, the report's `http` task is clean, and the exit is 0: what a
+/// client that stops cannot change.
+fn exits_clean_long_before_the_deadline(service: Service) {
+    let (exit, elapsed) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+    // The fixture's timeout is 20 s: the stalled client was let go a few seconds after the
+    // cancel, not at the deadline.
+    assert!(
+        elapsed < Duration::from_secs(12),
+        "{elapsed:?}\n{}",
+        exit.stderr
+    );
+}
+
+/// HTTP/1.1: a request head, then part of its body, then nothing (the socket stays open).
+#[test]
+fn a_request_body_the_client_stops_sending_does_not_hold_the_drain() {
+    let mut service = Service::start(env!("CARGO_BIN_EXE_download"), "");
+    let addr = address(&mut service);
+    let mut client = TcpStream::connect(&addr).unwrap();
+    client
+        .write_all(b"POST /upload HTTP/1.1\r\nhost: test\r\ncontent-length: 1000\r\n\r\n0123456789")
+        .unwrap();
+    // The handler waits for the rest: the request is in progress once it has started.
+    std::thread::sleep(Duration::from_millis(200));
+    service.signal(libc::SIGTERM);
+    exits_clean_long_before_the_deadline(service);
+    drop(client);
+}
+
+/// HTTP/1.1: a large response the client stops reading (its socket's buffers fill).
+#[test]
+fn a_response_the_client_stops_reading_does_not_hold_the_drain() {
+    let mut service = Service::start(env!("CARGO_BIN_EXE_download"), "");
+    let addr = address(&mut service);
+    let mut client = TcpStream::connect(&addr).unwrap();
+    client
+        .write_all(b"GET /big HTTP/1.1\r\nhost: test\r\n\r\n")
+        .unwrap();
+    let mut first = [0; 1024];
+    client.read_exact(&mut first).unwrap();
+    service.signal(libc::SIGTERM);
+    exits_clean_long_before_the_deadline(service);
+    drop(client);
+}
+
+/// HTTP/2: a stream whose request body stops after its first chunk, and one whose response
+/// the client stops reading (its flow-control window closes), on one connection.
+#[test]
+fn http2_streams_whose_client_stops_do_not_hold_the_drain() {
+    use http_body_util::{BodyExt, StreamBody};
+    use hyper::body::{Bytes, Frame};
+    let mut service = Service::start(env!("CARGO_BIN_EXE_download"), "");
+    let addr = address(&mut service);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (sender, _held) = runtime.block_on(async {
+        let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(connection);
+        // The upload: one chunk, then the sender is held, never used, never dropped.
+        let (chunks, body) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(1);
+        chunks
+            .send(Ok(Frame::data(Bytes::from_static(b"first"))))
+            .await
+            .unwrap();
+        let upload = hyper::Request::post("http://test/upload")
+            .header("content-length", "1000")
+            .body(StreamBody::new(tokio_stream_from(body)).boxed())
+            .unwrap();
+        let upload = tokio::spawn(sender.send_request(upload));
+        // The download: its first frame read, then never again.
+        let download = hyper::Request::get("http://test/big")
+            .body(
+                http_body_util::Empty::<Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed(),
+            )
+            .unwrap();
+        let mut response = sender.send_request(download).await.unwrap().into_body();
+        response.frame().await.unwrap().unwrap();
+        (sender, (chunks, upload, response))
+    });
+    service.signal(libc::SIGTERM);
+    // The client's runtime keeps its connection task alive, in the background.
+    let keep = std::thread::spawn(move || {
+        runtime.block_on(async { tokio::time::sleep(SOON).await });
+    });
+    exits_clean_long_before_the_deadline(service);
+    drop((sender, keep));
+}
+
+/// A stream of the frames an `mpsc` receiver yields.
+fn tokio_stream_from<T: Send + 'static>(
+    mut receiver: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send + 'static {
+    futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+}
