@@ -257,12 +257,24 @@ pub fn run_grpc(rounds: Rounds) {
 }
 
 /// Interleaved rounds of `graceful` then `baseline` under the same load; prints the rows.
+///
+/// `GRACEFUL_BENCH_BASELINE` names another binary to take the baseline's place: the same
+/// service built from another commit, to measure a change rather than graceful.
 fn compare(rounds: Rounds, name: &str, graceful: &str, baseline: &str, protocol: Protocol) {
+    let replaced = std::env::var("GRACEFUL_BENCH_BASELINE").ok();
+    let baseline = replaced.as_deref().unwrap_or(baseline);
     let mut throughput = Pair::default();
     let mut p99 = Pair::default();
-    for _ in 0..rounds.0 {
-        let ours = serve_and_load(graceful, protocol);
-        let theirs = serve_and_load(baseline, protocol);
+    for round in 0..rounds.0 {
+        // Each goes first in every other round: the first of a pair measured lower, two
+        // copies of one binary included (0.954x over 7 rounds), whatever the binary.
+        let (ours, theirs) = if round % 2 == 0 {
+            let ours = serve_and_load(graceful, protocol);
+            (ours, serve_and_load(baseline, protocol))
+        } else {
+            let theirs = serve_and_load(baseline, protocol);
+            (serve_and_load(graceful, protocol), theirs)
+        };
         throughput.graceful.push(ours.requests_per_second);
         throughput.baseline.push(theirs.requests_per_second);
         p99.graceful.push(ours.p99_micros);
