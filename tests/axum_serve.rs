@@ -31,20 +31,33 @@ async fn get_root(addr: SocketAddr) -> (u16, String, SocketAddr) {
     (status, String::from_utf8(body.to_vec()).unwrap(), client)
 }
 
-#[tokio::test]
-async fn connect_info_handlers_get_the_clients_address() {
+/// `app` served by `graceful::axum::serve` on a loopback port, under a handle of its own: the
+/// address, the test's control of the handle, and the server's task.
+async fn serving(
+    app: impl graceful::axum::App,
+) -> (
+    SocketAddr,
+    graceful::test::Control,
+    tokio::task::JoinHandle<()>,
+) {
     let (shutdown, control) = graceful::test::shutdown();
-    let app = Router::new().route(
-        "/",
-        get(|ConnectInfo(client): ConnectInfo<SocketAddr>| async move { client.to_string() }),
-    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = shutdown.spawn(
         "http",
         graceful::axum::serve(listener, app, shutdown.clone()),
     );
+    (addr, control, server)
+}
+
+#[tokio::test]
+async fn connect_info_handlers_get_the_clients_address() {
+    let app = Router::new().route(
+        "/",
+        get(|ConnectInfo(client): ConnectInfo<SocketAddr>| async move { client.to_string() }),
+    );
+    let (addr, control, server) =
+        serving(app.into_make_service_with_connect_info::<SocketAddr>()).await;
     for _ in 0..2 {
         let (status, body, client) = get_root(addr).await;
         assert_eq!(status, 200, "{body}");
@@ -70,19 +83,13 @@ impl Connected<SocketAddr> for Peer {
 
 #[tokio::test]
 async fn a_connect_info_type_of_the_users_is_made_per_connection() {
-    let (shutdown, control) = graceful::test::shutdown();
     let app = Router::new()
         .route(
             "/",
             get(|ConnectInfo(peer): ConnectInfo<Peer>| async move { peer.port.to_string() }),
         )
         .into_make_service_with_connect_info::<Peer>();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = shutdown.spawn(
-        "http",
-        graceful::axum::serve(listener, app, shutdown.clone()),
-    );
+    let (addr, control, server) = serving(app).await;
     let (status, body, client) = get_root(addr).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, client.port().to_string());
@@ -92,17 +99,11 @@ async fn a_connect_info_type_of_the_users_is_made_per_connection() {
 
 #[tokio::test]
 async fn without_connect_info_the_extractor_fails_as_with_axum_serve() {
-    let (shutdown, control) = graceful::test::shutdown();
     let app = Router::new().route(
         "/",
         get(|ConnectInfo(client): ConnectInfo<SocketAddr>| async move { client.to_string() }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = shutdown.spawn(
-        "http",
-        graceful::axum::serve(listener, app, shutdown.clone()),
-    );
+    let (addr, control, server) = serving(app).await;
     let (status, _, _) = get_root(addr).await;
     assert_eq!(status, 500);
     control.cancel();
@@ -170,7 +171,6 @@ impl Drop for Dropped {
 /// left running.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http2_stream_that_never_ends_is_dropped_with_its_connection() {
-    let (shutdown, control) = graceful::test::shutdown();
     let (dropped, body_dropped) = tokio::sync::oneshot::channel();
     let dropped = Arc::new(std::sync::Mutex::new(Some(dropped)));
     let app = Router::new().route(
@@ -190,12 +190,7 @@ async fn an_http2_stream_that_never_ends_is_dropped_with_its_connection() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = shutdown.spawn(
-        "http",
-        graceful::axum::serve(listener, app, shutdown.clone()),
-    );
+    let (addr, control, server) = serving(app).await;
 
     let stream = TcpStream::connect(addr).await.unwrap();
     let (mut sender, connection) = hyper::client::conn::http2::handshake(

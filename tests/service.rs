@@ -223,6 +223,32 @@ impl Connection {
 }
 
 /// A GET on a new connection: its status, or `refused`.
+/// An HTTP/2 (h2c) connection to `addr`: its sender, and its task (which ends when the
+/// connection does).
+async fn http2(
+    addr: &str,
+) -> (
+    hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    tokio::task::JoinHandle<Result<(), hyper::Error>>,
+) {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .expect("an HTTP/2 connection");
+    (sender, tokio::spawn(connection))
+}
+
+/// `GET path`, as both protocols send it.
+fn get(path: &str) -> Request<Full<Bytes>> {
+    Request::get(format!("http://test{path}"))
+        .header("host", "test")
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
 async fn probe(addr: &str, path: &str) -> String {
     match Connection::open(addr).await {
         None => "refused".to_owned(),
@@ -631,19 +657,7 @@ async fn half_a_request_head_cannot_hold_the_drain_or_make_the_exit_unclean() {
 async fn http2_streams_in_flight_finish_after_sigterm_and_the_client_gets_goaway() {
     let dir = scratch("http2");
     let service = Service::start(&dir, &[]).await;
-    let stream = TcpStream::connect(&service.addr).await.expect("connect");
-    let (mut sender, connection) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        TokioIo::new(stream),
-    )
-    .await
-    .expect("an HTTP/2 connection");
-    let connection = tokio::spawn(connection);
-    let get = |path: &str| {
-        Request::get(format!("http://test{path}"))
-            .body(Full::new(Bytes::new()))
-            .unwrap()
-    };
+    let (mut sender, connection) = http2(&service.addr).await;
     let ready = sender.send_request(get("/readyz")).await.expect("h2 works");
     assert_eq!(ready.status(), StatusCode::OK);
     assert_eq!(ready.version(), hyper::Version::HTTP_2);
@@ -795,19 +809,7 @@ async fn grpc_health_turns_not_serving_at_sigterm_calls_in_flight_complete_and_s
 async fn an_http2_stream_still_open_at_the_deadline_is_cut_and_the_report_names_the_server() {
     let dir = scratch("http2-deadline");
     let service = Service::start(&dir, &[("GRACEFUL_TIMEOUT", "3s")]).await;
-    let stream = TcpStream::connect(&service.addr).await.expect("connect");
-    let (mut sender, connection) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        TokioIo::new(stream),
-    )
-    .await
-    .expect("an HTTP/2 connection");
-    tokio::spawn(connection);
-    let get = |path: &str| {
-        Request::get(format!("http://test{path}"))
-            .body(Full::new(Bytes::new()))
-            .unwrap()
-    };
+    let (mut sender, _connection) = http2(&service.addr).await;
     let endless = tokio::spawn(sender.send_request(get("/slow?ms=60000")));
     tokio::task::yield_now().await;
     let livez = sender
@@ -839,12 +841,6 @@ async fn an_http2_stream_still_open_at_the_deadline_is_cut_and_the_report_names_
 async fn during_the_drain_delay_http1_clients_are_told_to_move_and_everyone_is_served() {
     let dir = scratch("hints");
     let service = Service::start(&dir, &[("GRACEFUL_DRAIN_DELAY", "5s")]).await;
-    let get = |path: &str| {
-        Request::get(format!("http://test{path}"))
-            .header("host", "test")
-            .body(Full::new(Bytes::new()))
-            .unwrap()
-    };
     // HTTP/1.1, keep-alive: no `Connection: close` before the trigger.
     let stream = TcpStream::connect(&service.addr).await.unwrap();
     let (mut h1, h1_connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -854,14 +850,7 @@ async fn during_the_drain_delay_http1_clients_are_told_to_move_and_everyone_is_s
     let before = h1.send_request(get("/livez")).await.unwrap();
     assert_eq!(before.status(), StatusCode::OK);
     assert!(before.headers().get("connection").is_none());
-    let stream = TcpStream::connect(&service.addr).await.unwrap();
-    let (mut h2, h2_connection) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(h2_connection);
+    let (mut h2, _h2_connection) = http2(&service.addr).await;
     let ready = h2.send_request(get("/livez")).await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
 

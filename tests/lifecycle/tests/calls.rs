@@ -1,4 +1,5 @@
-//! Adversarial process-level tests of graceful::tonic / graceful::axum's gRPC cut, against
+//! Process-level tests of graceful::tonic and graceful::axum's gRPC cut (first written as an
+//! adversarial review), against
 //! src/bin/calls.rs, with real tonic clients (and raw h2 / raw TCP) and real SIGTERM.
 
 mod common;
@@ -77,6 +78,30 @@ async fn unary(channel: &Channel, path: &'static str, n: u64) -> Result<Msg, Sta
         )
         .await
         .map(|response| response.into_inner())
+}
+
+/// A unary call to `path` whose handler takes `ms`, sent SIGTERM once its handler has
+/// started (the fixture says so): the service, and what the client got.
+fn unary_across_sigterm(
+    env: &[(&str, &str)],
+    path: &'static str,
+    ms: u64,
+) -> (Service, Result<Msg, Status>) {
+    let (mut service, addr) = start(env);
+    let rt = runtime();
+    let call = rt.block_on(async {
+        let channel = channel(&addr).await;
+        tokio::spawn(async move { unary(&channel, path, ms).await })
+    });
+    // The runtime's workers carry the call while this thread waits for its start.
+    let started = match path {
+        pb::FAIL => format!("fail started {ms}"),
+        _ => format!("unary started {ms}"),
+    };
+    service.wait_for(&started);
+    service.signal(libc::SIGTERM);
+    let result = rt.block_on(async { tokio::time::timeout(SOON, call).await.unwrap().unwrap() });
+    (service, result)
 }
 
 /// Reads until the stream ends: the status it ended with (OK as `Ok(count)`), and when.
@@ -236,61 +261,26 @@ fn many_streams_on_many_connections_all_get_unavailable() {
     );
 }
 
-/// A unary call whose handler returns inside the last 250 ms of the drain (but well before
-/// the deadline): "unary calls in flight go on". GRACEFUL_TIMEOUT=3s, no drain delay:
-/// the cut is at +2.5 s, the drain's deadline at +2.75 s; the handler (2.7 s, started 0.1 s before the SIGTERM) returns at ~+2.6 s.
 /// A unary call answered shortly before the cut (its handler returns about 2.1 s after the
 /// signal; the cut comes at 2.5 s) gets its answer, and the exit is clean.
 #[test]
 fn a_unary_call_answered_shortly_before_the_cut_gets_its_answer() {
-    let (mut service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
-    let rt = runtime();
-    let result = rt.block_on(async {
-        let channel = channel(&addr).await;
-        let call = tokio::spawn({
-            let channel = channel.clone();
-            async move { unary(&channel, pb::UNARY, 2200).await }
-        });
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        service.signal(libc::SIGTERM);
-        tokio::time::timeout(SOON, call).await.unwrap().unwrap()
-    });
+    let (mut service, result) =
+        unary_across_sigterm(&[("GRACEFUL_TIMEOUT", "3s")], pb::UNARY, 2200);
     service.wait_for("unary done 2200");
     let (exit, _) = service.wait(SOON);
-    eprintln!(
-        "unary in cut window: {:?}",
-        result
-            .as_ref()
-            .map_err(|s| (s.code(), s.message().to_owned()))
-    );
-    eprintln!(
-        "exit {:?} events {:?}\n{}",
-        exit.code, exit.events, exit.stderr
-    );
     assert!(
         result.is_ok(),
-        "the handler finished (its work is done) before the deadline, yet: {result:?}"
+        "the handler finished (its work is done) before the cut, yet: {result:?}"
     );
-    assert_eq!(exit.code, Some(0));
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
 }
 
 /// Same, with a trailers-only error (NOT_FOUND): it keeps its status.
 #[test]
 fn a_trailers_only_error_shortly_before_the_cut_keeps_its_status() {
-    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
-    let rt = runtime();
-    let result = rt.block_on(async {
-        let channel = channel(&addr).await;
-        let call = tokio::spawn({
-            let channel = channel.clone();
-            async move { unary(&channel, pb::FAIL, 2200).await }
-        });
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        service.signal(libc::SIGTERM);
-        tokio::time::timeout(SOON, call).await.unwrap().unwrap()
-    });
+    let (service, result) = unary_across_sigterm(&[("GRACEFUL_TIMEOUT", "3s")], pb::FAIL, 2200);
     let (exit, _) = service.wait(SOON);
-    eprintln!("fail in cut window: {:?} exit {:?}", result, exit.code);
     assert_eq!(result.unwrap_err().code(), Code::NotFound);
     assert_eq!(exit.code, Some(0), "{}", exit.stderr);
 }
@@ -300,32 +290,12 @@ fn a_trailers_only_error_shortly_before_the_cut_keeps_its_status() {
 /// within the drain. (The cut was once clamped to the cancel itself, and ended it.)
 #[test]
 fn tiny_timeout_unary_of_50ms_in_flight() {
-    let (mut service, addr) = start(&[("GRACEFUL_TIMEOUT", "300ms")]);
-    let rt = runtime();
-    let result = rt.block_on(async {
-        let channel = channel(&addr).await;
-        let call = tokio::spawn({
-            let channel = channel.clone();
-            async move { unary(&channel, pb::UNARY, 50).await }
-        });
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        service.signal(libc::SIGTERM);
-        tokio::time::timeout(SOON, call).await.unwrap().unwrap()
-    });
+    let (mut service, result) =
+        unary_across_sigterm(&[("GRACEFUL_TIMEOUT", "300ms")], pb::UNARY, 50);
     service.wait_for("unary done 50");
     let (exit, _) = service.wait(SOON);
-    eprintln!(
-        "tiny timeout unary: {:?}",
-        result
-            .as_ref()
-            .map_err(|s| (s.code(), s.message().to_owned()))
-    );
-    eprintln!(
-        "exit {:?} events {:?}\n{}",
-        exit.code, exit.events, exit.stderr
-    );
     assert!(result.is_ok(), "{result:?}");
-    assert_eq!(exit.code, Some(0));
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
 }
 
 /// Same tiny timeout, a server stream that ends by itself 50 ms after the SIGTERM.
@@ -581,39 +551,20 @@ fn health_not_serving_from_the_trigger_for_every_service() {
     assert_eq!(exit.code, Some(0));
 }
 
-/// A unary call whose handler is still running at the deadline (no response yet, so no body
-/// for the cut to end): the client gets a protocol error rather than UNAVAILABLE.
+/// A unary call whose handler is still running at the cut (no response yet, so no body to
+/// end): it is answered trailers-only with UNAVAILABLE, its handler dropped. (Before, the
+/// client got a protocol error.)
 #[test]
 fn slow_unary_still_running_at_the_deadline() {
-    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
-    let rt = runtime();
-    let (result, signalled, ended) = rt.block_on(async {
-        let channel = channel(&addr).await;
-        let call = tokio::spawn({
-            let channel = channel.clone();
-            async move { unary(&channel, pb::UNARY, 10_000).await }
-        });
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let signalled = Instant::now();
-        service.signal(libc::SIGTERM);
-        let result = tokio::time::timeout(SOON, call).await.unwrap().unwrap();
-        (result, signalled, Instant::now())
-    });
-    eprintln!(
-        "slow unary: {:?} after {:?}",
-        result
-            .as_ref()
-            .map_err(|s| (s.code(), s.message().to_owned())),
-        ended - signalled
-    );
+    let (service, result) = unary_across_sigterm(&[("GRACEFUL_TIMEOUT", "3s")], pb::UNARY, 10_000);
     let (exit, _) = service.wait(SOON);
-    eprintln!("exit {:?}\n{}", exit.code, exit.stderr);
     assert_eq!(exit.code, Some(1));
     assert_eq!(
         result.unwrap_err().code(),
         Code::Unavailable,
-        "contract: the client gets a status rather than a protocol error"
+        "the client gets a status rather than a protocol error"
     );
+    assert!(!exit.events.iter().any(|event| event == "unary done 10000"));
 }
 
 /// A client that reads, but slowly (one 1 MiB message every 300 ms): the status is queued

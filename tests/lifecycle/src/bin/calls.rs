@@ -56,6 +56,7 @@ impl tonic::server::UnaryService<Req> for FailSvc {
     fn call(&mut self, request: Request<Req>) -> Self::Future {
         Box::pin(async move {
             let n = request.get_ref().n;
+            event(format!("fail started {n}"));
             tokio::time::sleep(Duration::from_millis(n)).await;
             event(format!("fail done {n}"));
             Err(Status::not_found("no such thing"))
