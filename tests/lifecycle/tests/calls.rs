@@ -89,10 +89,8 @@ fn unary_across_sigterm(
 ) -> (Service, Result<Msg, Status>) {
     let (mut service, addr) = start(env);
     let rt = runtime();
-    let call = rt.block_on(async {
-        let channel = channel(&addr).await;
-        tokio::spawn(async move { unary(&channel, path, ms).await })
-    });
+    let channel = rt.block_on(channel(&addr));
+    let call = rt.spawn(async move { unary(&channel, path, ms).await });
     // The runtime's workers carry the call while this thread waits for its start.
     let started = match path {
         pb::FAIL => format!("fail started {ms}"),
