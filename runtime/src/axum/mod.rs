@@ -68,9 +68,10 @@ use crate::Shutdown;
 ///   drain. A response still being written goes on to its end. A connection whose every
 ///   request waits on its client (for the rest of a request body it stopped sending, for it
 ///   to read a response it stopped reading, an HTTP/2 window it keeps closed) and that moves
-///   no byte either way for 2 s is closed too: those requests are the client's to lose, and
-///   the exit stays clean. A client that trickles bytes keeps its request, as a slow link
-///   would, until the deadline.
+///   no byte either way for 2 s is closed too: those requests are the client's to lose, the
+///   exit stays clean, and the log says so. A gRPC call is never let go this way (it ends with
+///   a status at the cut, below). A client that trickles bytes or sends HTTP/2 PINGs keeps its
+///   request, as a slow link would, until the deadline.
 /// - It returns `Ok(())` once every connection is gone, upgraded ones (WebSockets) included.
 /// - A connection still open at the shutdown deadline (a request that did not finish, an SSE
 ///   stream or a WebSocket that was not ended) is closed then: the task is aborted, and every
@@ -286,6 +287,7 @@ async fn serve_connection(
     // cancel: one crosses the client's next stream, which tonic and hyper's clients then fail
     // rather than retry, and during the drain delay more of them would cross it.
     let drain_hint = options.trigger.filter(|_| !http2);
+    let log = options.log;
     let requests = Arc::new(Requests::new(http2, cut_streams, drain_hint));
     let service = Counting::new(routes, requests.clone());
     match protocol {
@@ -299,7 +301,7 @@ async fn serve_connection(
             let connection = builder
                 .serve_connection(TokioIo::new(io), service)
                 .with_upgrades();
-            drive(pin!(connection), &requests, &traffic, closing, closed).await;
+            drive(pin!(connection), &requests, &traffic, &log, closing, closed).await;
         }
         Protocol::Http2 => {
             // Each stream runs on a task of its own. They end with the connection: dropping it
@@ -309,7 +311,7 @@ async fn serve_connection(
             // second: a lock per spawn, per completion and per reap.
             let connection = http2::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(io), service);
-            drive(pin!(connection), &requests, &traffic, closing, closed).await;
+            drive(pin!(connection), &requests, &traffic, &log, closing, closed).await;
         }
     }
 }
@@ -362,6 +364,7 @@ async fn drive<C: Graceful>(
     mut connection: Pin<&mut C>,
     requests: &Requests,
     traffic: &Traffic,
+    log: &Option<crate::log::Log>,
     closing: oneshot::Receiver<Closing>,
     closed: Option<Closing>,
 ) {
@@ -400,7 +403,9 @@ async fn drive<C: Graceful>(
     // deadline. One still writing a response (a large body to a slow reader) goes on.
     let mut written = traffic.written();
     let mut moved = traffic.moved();
-    let mut stalled = Duration::ZERO;
+    // Since when every request in progress has waited on its client with no byte moving, as
+    // far as the ticks saw.
+    let mut stalled_since: Option<Instant> = None;
     let mut idle = pin!(tokio::time::sleep(IDLE_CLOSE_GRACE));
     loop {
         tokio::select! {
@@ -410,30 +415,36 @@ async fn drive<C: Graceful>(
                 to_cut = false;
             }
             () = &mut idle => {
+                let now = Instant::now();
                 let (written_now, moved_now) = (traffic.written(), traffic.moved());
                 let in_progress = requests.in_progress();
                 if in_progress == 0 && written_now == written {
                     return;
                 }
                 // Every request in progress waits on its client (for the rest of its body, or
-                // for it to read the response), and no byte has moved either way: the client
+                // for it to take the response), and no byte has moved either way: the client
                 // has stopped, and would hold the drain to the deadline.
-                if in_progress > 0 && requests.on_client() == in_progress && moved_now == moved {
-                    stalled += IDLE_CLOSE_GRACE;
-                    if stalled >= STALLED_CLIENT_GRACE {
-                        tracing::warn!(
-                            target: "graceful::axum",
-                            in_progress,
-                            "closed a connection whose client stopped sending its request or \
-                             reading its response ({in_progress} in progress)"
-                        );
+                let waiting = in_progress > 0 && requests.on_client() == in_progress;
+                if waiting && moved_now == moved {
+                    let since = *stalled_since.get_or_insert(now);
+                    if now - since >= STALLED_CLIENT_GRACE {
+                        if let Some(log) = log {
+                            log.announce(
+                                tracing::Level::WARN,
+                                None,
+                                format!(
+                                    "let go of a connection whose client stopped sending its \
+                                     request or reading its response ({in_progress} in progress)"
+                                ),
+                            );
+                        }
                         return;
                     }
                 } else {
-                    stalled = Duration::ZERO;
+                    stalled_since = waiting.then_some(now);
                 }
                 (written, moved) = (written_now, moved_now);
-                idle.as_mut().reset(Instant::now() + IDLE_CLOSE_GRACE);
+                idle.as_mut().reset(now + IDLE_CLOSE_GRACE);
             }
         }
     }

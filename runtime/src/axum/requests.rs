@@ -17,7 +17,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker, ready};
 
 use hyper::body::{Body, Frame, Incoming, SizeHint};
@@ -109,44 +109,100 @@ struct CutSignal {
 }
 
 /// One request in progress, until dropped.
-struct InProgress(Arc<Requests>, OnClient);
+struct InProgress {
+    requests: Arc<Requests>,
+    /// What it waits on its client for; none for a gRPC call, which is never let go as a
+    /// stalled client (its end is a status, at the cut).
+    waits: Tracked,
+}
+
+/// A request's [`Waits`]: its own when it has no body (no allocation), shared with its body
+/// when it has one.
+enum Tracked {
+    Not,
+    Own(Waits),
+    Shared(Arc<Waits>),
+}
+
+impl Tracked {
+    fn get(&self) -> Option<&Waits> {
+        match self {
+            Tracked::Not => None,
+            Tracked::Own(waits) => Some(waits),
+            Tracked::Shared(waits) => Some(waits),
+        }
+    }
+}
 
 impl InProgress {
-    fn new(requests: &Arc<Requests>) -> Self {
+    fn new(requests: &Arc<Requests>, waits: Tracked) -> Self {
         requests.in_progress.fetch_add(1, Ordering::AcqRel);
         // A load first: after the first request, no write to the line the streams share.
         if !requests.seen.load(Ordering::Acquire) && !requests.seen.swap(true, Ordering::AcqRel) {
             requests.arrived.notify_one();
         }
-        InProgress(requests.clone(), OnClient(false))
+        InProgress {
+            requests: requests.clone(),
+            waits,
+        }
     }
 
     /// Whether its response waits on the client to take what it has produced.
-    fn set_on_client(&mut self, waiting: bool) {
-        self.1.set(&self.0, waiting);
+    fn set_response_held(&self, held: bool) {
+        if let Some(waits) = self.waits.get() {
+            waits.set(&self.requests, RESPONSE_HELD, held);
+        }
     }
 }
 
 impl Drop for InProgress {
     fn drop(&mut self) {
-        self.1.set(&self.0, false);
-        self.0.in_progress.fetch_sub(1, Ordering::AcqRel);
+        if let Some(waits) = self.waits.get() {
+            waits.done(&self.requests);
+        }
+        self.requests.in_progress.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-/// Whether one side of a request (its body, its response) waits on the client, counted in
-/// its connection's `on_client` while it does.
-#[derive(Default)]
-struct OnClient(bool);
+/// The handler waits for more of the request's body.
+const BODY_PENDING: u8 = 1;
+/// The response has handed hyper a frame that it has not taken yet.
+const RESPONSE_HELD: u8 = 2;
+/// The request is no longer in progress: nothing of it counts any more (a body read by a task
+/// of the handler's, after its response).
+const DONE: u8 = 4;
 
-impl OnClient {
-    fn set(&mut self, requests: &Requests, waiting: bool) {
-        if self.0 != waiting {
-            self.0 = waiting;
-            match waiting {
-                true => requests.on_client.fetch_add(1, Ordering::AcqRel),
-                false => requests.on_client.fetch_sub(1, Ordering::AcqRel),
-            };
+/// What one request waits on its client for, each side set by the task that polls it (the
+/// body by the handler, the response by hyper). The request counts once in its connection's
+/// `on_client` while either side waits, and not at all once it is done.
+#[derive(Default)]
+struct Waits(AtomicU8);
+
+impl Waits {
+    fn set(&self, requests: &Requests, side: u8, waiting: bool) {
+        let before = match waiting {
+            true => self.0.fetch_or(side, Ordering::AcqRel),
+            false => self.0.fetch_and(!side, Ordering::AcqRel),
+        };
+        if before & DONE != 0 {
+            return;
+        }
+        let after = match waiting {
+            true => before | side,
+            false => before & !side,
+        };
+        // A `done` between the two operations balances the count: it takes away what it saw.
+        match (before & !DONE != 0, after & !DONE != 0) {
+            (false, true) => requests.on_client.fetch_add(1, Ordering::AcqRel),
+            (true, false) => requests.on_client.fetch_sub(1, Ordering::AcqRel),
+            _ => return,
+        };
+    }
+
+    fn done(&self, requests: &Requests) {
+        let before = self.0.fetch_or(DONE, Ordering::AcqRel);
+        if before & DONE == 0 && before != 0 {
+            requests.on_client.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }
@@ -157,15 +213,13 @@ pin_project_lite::pin_project! {
     pub(crate) struct RequestBody {
         #[pin]
         body: Incoming,
-        requests: Option<Arc<Requests>>,
-        waiting: OnClient,
+        waits: Option<(Arc<Requests>, Arc<Waits>)>,
     }
 
     impl PinnedDrop for RequestBody {
         fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            if let Some(requests) = this.requests {
-                this.waiting.set(requests, false);
+            if let Some((requests, waits)) = this.project().waits {
+                waits.set(requests, BODY_PENDING, false);
             }
         }
     }
@@ -181,8 +235,8 @@ impl Body for RequestBody {
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         let polled = this.body.poll_frame(cx);
-        if let Some(requests) = this.requests {
-            this.waiting.set(requests, polled.is_pending());
+        if let Some((requests, waits)) = this.waits {
+            waits.set(requests, BODY_PENDING, polled.is_pending());
         }
         polled
     }
@@ -220,14 +274,22 @@ where
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         // Only an HTTP/2 connection has a cut, so HTTP/1.1 requests skip the header lookup.
         let grpc = self.requests.cut.is_some() && is_grpc(request.headers());
-        let requests = (!request.body().is_end_stream()).then(|| self.requests.clone());
+        // What it waits on its client for is shared with its body only if it has one.
+        let (waits, body_waits) = match (grpc, request.body().is_end_stream()) {
+            (true, _) => (Tracked::Not, None),
+            (false, true) => (Tracked::Own(Waits::default()), None),
+            (false, false) => {
+                let waits = Arc::<Waits>::default();
+                let body_waits = (self.requests.clone(), waits.clone());
+                (Tracked::Shared(waits), Some(body_waits))
+            }
+        };
         let request = request.map(|body| RequestBody {
             body,
-            requests,
-            waiting: OnClient::default(),
+            waits: body_waits,
         });
         Responding {
-            in_progress: Some(InProgress::new(&self.requests)),
+            in_progress: Some(InProgress::new(&self.requests, waits)),
             cut: grpc.then(Waiting::default),
             inner: self.inner.call(request),
         }
@@ -279,7 +341,7 @@ where
         let mut response = response;
         if let Some(shutdown) = in_progress
             .as_ref()
-            .and_then(|in_progress| in_progress.0.drain_hint.as_ref())
+            .and_then(|in_progress| in_progress.requests.drain_hint.as_ref())
             && shutdown.is_shutting_down()
         {
             response
@@ -318,14 +380,14 @@ fn add_cut_status(headers: &mut HeaderMap) {
 impl InProgress {
     /// The cut of this request's connection (only gRPC calls, on HTTP/2, ask for it).
     fn signal(&self) -> &CutSignal {
-        self.0
+        self.requests
             .cut
             .as_ref()
             .expect("a gRPC call's cut is its connection's")
     }
 
     fn count_cut(&self) {
-        self.0.cut_streams.fetch_add(1, Ordering::Relaxed);
+        self.requests.cut_streams.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -408,7 +470,7 @@ impl<B: Body> Body for Counted<B> {
         let polled = poll_counted(this.body.as_mut(), this.cut, this.in_progress, cx);
         if let Some(in_progress) = this.in_progress {
             let data = matches!(&polled, Poll::Ready(Some(Ok(frame))) if frame.is_data());
-            in_progress.set_on_client(data);
+            in_progress.set_response_held(data);
         }
         polled
     }

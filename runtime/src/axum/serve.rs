@@ -28,6 +28,8 @@ pub(crate) struct Options {
     pub(crate) drain_hints: bool,
     /// For the responses' `Connection: close` from the trigger on, if `drain_hints`.
     pub(crate) trigger: Option<Shutdown>,
+    /// Where a connection says what it let go.
+    pub(crate) log: Option<crate::log::Log>,
 }
 
 impl Default for Options {
@@ -36,6 +38,7 @@ impl Default for Options {
             header_read_timeout: None,
             drain_hints: true,
             trigger: None,
+            log: None,
         }
     }
 }
@@ -45,6 +48,7 @@ impl Options {
     pub(crate) fn with_trigger(&self, shutdown: &Shutdown) -> Options {
         Options {
             trigger: self.drain_hints.then(|| shutdown.clone()),
+            log: Some(shutdown.state().log().clone()),
             ..self.clone()
         }
     }
