@@ -77,7 +77,7 @@ async fn h2(
 fn report(name: &str, service: Service) -> (Option<i32>, Duration, String) {
     let (exit, elapsed) = service.wait(Duration::from_secs(60));
     eprintln!(
-        "REV4 {name}: exit {:?} after {elapsed:?}\nevents {:?}\nstderr:\n{}",
+        "{name}: exit {:?} after {elapsed:?}\nevents {:?}\nstderr:\n{}",
         exit.code, exit.events, exit.stderr
     );
     (exit.code, elapsed, exit.stderr)
@@ -94,8 +94,8 @@ fn slow_but_steady_reader_is_not_cut() {
     client
         .write_all(b"GET /big HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
         .unwrap();
-    let chunk: usize = std::env::var("REV4_CHUNK").map_or(16 * 1024, |v| v.parse().unwrap());
-    let pause: u64 = std::env::var("REV4_SLEEP_MS").map_or(80, |v| v.parse().unwrap());
+    let chunk: usize = std::env::var("STALLS_CHUNK").map_or(16 * 1024, |v| v.parse().unwrap());
+    let pause: u64 = std::env::var("STALLS_SLEEP_MS").map_or(80, |v| v.parse().unwrap());
     let mut buffer = vec![0; 16 * 1024];
     let mut total = 0;
     while total < 64 * 1024 {
@@ -116,7 +116,7 @@ fn slow_but_steady_reader_is_not_cut() {
         std::thread::sleep(Duration::from_millis(pause));
     };
     eprintln!(
-        "REV4 A: {outcome} after {:?}, {total} bytes read ({:.0} KB/s)",
+        "A: {outcome} after {:?}, {total} bytes read ({:.0} KB/s)",
         signalled.elapsed(),
         (total - 64 * 1024) as f64 / 1024.0 / signalled.elapsed().as_secs_f64()
     );
@@ -153,7 +153,7 @@ fn h2_busy_stream_next_to_a_detached_body_reader() {
             },
             Err(e) => format!("error {e:?}"),
         };
-        eprintln!("REV4 B: /slow {result} after {:?}", started.elapsed());
+        eprintln!("B: /slow {result} after {:?}", started.elapsed());
         drop(_hold);
         result
     });
@@ -185,7 +185,7 @@ fn h2_busy_stream_next_to_a_stalled_duplex() {
             },
             Err(e) => format!("error {e:?}"),
         };
-        eprintln!("REV4 C: /slow {result} after {:?}", started.elapsed());
+        eprintln!("C: /slow {result} after {:?}", started.elapsed());
         drop((_hold, response));
         result
     });
@@ -273,7 +273,7 @@ fn h2_stream_tasks_end_when_the_client_goes() {
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(500)).await;
-        eprintln!("REV4 F: live while connected: {}", live(&addr));
+        eprintln!("F: live while connected: {}", live(&addr));
         drop((never, sse, slowread, duplex, _hold, _hold2, sender));
     });
     drop(rt); // the client's connection task and socket go
@@ -284,7 +284,7 @@ fn h2_stream_tasks_end_when_the_client_goes() {
         now = live(&addr);
     }
     eprintln!(
-        "REV4 F: live after the client went: {now} ({:?})",
+        "F: live after the client went: {now} ({:?})",
         started.elapsed()
     );
     service.signal(libc::SIGTERM);
@@ -335,7 +335,7 @@ fn slow_sse_runs_to_its_end() {
         drop((_hold, echo));
         (h1.await.unwrap(), h2r)
     });
-    eprintln!("REV4 G: h1 {h1}; h2 {h2r}");
+    eprintln!("G: h1 {h1}; h2 {h2r}");
     let _ = report("G", service);
     assert!(
         h1.ends_with(" 4 events") && h2r == "ok 4 events",
@@ -370,7 +370,7 @@ fn slow_body_reader_and_slowish_client() {
     }
     let mut text = String::new();
     let r = client.read_to_string(&mut text);
-    eprintln!("REV4 H: sent {sent} chunks, write error {error:?}, read {r:?}: {text:?}");
+    eprintln!("H: sent {sent} chunks, write error {error:?}, read {r:?}: {text:?}");
     let _ = report("H", service);
     assert!(text.ends_with("4000"), "{text:?}");
 }
@@ -402,7 +402,7 @@ fn pipelined_requests_after_the_trigger_get_one_answer_and_a_close() {
     let r = client.read_to_end(&mut text);
     let text = String::from_utf8_lossy(&text);
     let after = text.matches("HTTP/1.1 200").count();
-    eprintln!("REV4 I: before {before}/3 answered; after the trigger {after}/3 answered, {r:?}");
+    eprintln!("I: before {before}/3 answered; after the trigger {after}/3 answered, {r:?}");
     let (code, _, _) = report("I", service);
     assert_eq!(before, 3);
     assert_eq!(after, 1, "{text}");
@@ -467,7 +467,7 @@ fn header_read_timeout_and_a_long_request() {
         .unwrap();
     let n = client.read(&mut buffer);
     let first = n.map(|n| String::from_utf8_lossy(&buffer[..n]).into_owned());
-    eprintln!("REV4 K: keep-alive /slow with hrt 1s: {first:?}");
+    eprintln!("K: keep-alive /slow with hrt 1s: {first:?}");
     // Across the cancel.
     let mut client = TcpStream::connect(&addr).unwrap();
     client.set_read_timeout(Some(SOON)).unwrap();
@@ -478,7 +478,7 @@ fn header_read_timeout_and_a_long_request() {
     service.signal(libc::SIGTERM);
     let mut text = String::new();
     let r = client.read_to_string(&mut text);
-    eprintln!("REV4 K: across the cancel: {r:?} {text:?}");
+    eprintln!("K: across the cancel: {r:?} {text:?}");
     let _ = report("K", service);
     assert!(first.unwrap().ends_with("done") && text.ends_with("done"));
 }
@@ -592,7 +592,7 @@ fn keep_alive_load_through_the_drain() {
     std::thread::sleep(Duration::from_secs(4));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let totals: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
-    eprintln!("REV4 L: (ok, lost, refused, closes) per worker: {totals:?}");
+    eprintln!("L: (ok, lost, refused, closes) per worker: {totals:?}");
     let _ = report("L", service);
     assert!(totals.iter().all(|t| t.1 == 0), "{totals:?}");
 }
