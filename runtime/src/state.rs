@@ -117,6 +117,7 @@ impl State {
 
     /// When the drain ends and what still runs is aborted, once the sequence has begun
     /// shutdown (never for a handle that no sequence runs).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn drain_deadline(&self) -> Option<tokio::time::Instant> {
         self.drain_deadline.get().copied()
     }

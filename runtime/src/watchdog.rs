@@ -60,7 +60,14 @@ struct Runs {
     since_last_run: u32,
     /// Set by `exit_by`: the process ends then with this code, whatever is still being written.
     exit: Option<(Instant, i32)>,
+    /// When the last run ended, if no signal had come to it: until `exit_by` (the report is on
+    /// its way out), a first signal must not turn its exit into a forced one.
+    ended_quietly_at: Option<Instant>,
 }
+
+/// How long after a run that had no signal ends a first signal is taken as coming while its
+/// process exits, before `exit_by` says so: the time `run` takes to return to `exit`.
+const ENDING: Duration = Duration::from_secs(1);
 
 struct Run {
     id: u64,
@@ -129,6 +136,7 @@ pub(crate) fn watch_run(state: &Arc<State>) -> Result<Watched, String> {
         let id = runs.next_id;
         runs.next_id += 1;
         runs.since_last_run = 0;
+        runs.ended_quietly_at = None;
         runs.running.push(Run {
             id,
             state: state.clone(),
@@ -160,6 +168,7 @@ impl Drop for Watched {
         if let Some(at) = runs.running.iter().position(|run| run.id == self.id) {
             let run = runs.running.remove(at);
             runs.since_last_run = run.signals;
+            runs.ended_quietly_at = (run.signals == 0).then(Instant::now);
         }
     }
 }
@@ -223,16 +232,23 @@ impl Runs {
         if self.running.is_empty() {
             self.since_last_run += 1;
             // The report of a run that had no signal is being written: let it end with its
-            // own code, unless this is a second signal.
-            if let Some((_, code)) = self.exit
+            // own code, unless this is a second signal. The same just before `exit_by`, in
+            // the moment between the run's end and its report's exit.
+            let ending = self
+                .ended_quietly_at
+                .is_some_and(|at| at.elapsed() < ENDING)
+                .then(String::new);
+            let code = self
+                .exit
+                .map(|(_, code)| format!(" with code {code}"))
+                .or(ending);
+            if let Some(code) = code
                 && self.since_last_run == 1
             {
                 Log::here().announce(
                     tracing::Level::WARN,
                     Some(signal),
-                    format!(
-                        "received {signal} while exiting with code {code}; send it again to exit at once"
-                    ),
+                    format!("received {signal} while exiting{code}; send it again to exit at once"),
                 );
                 return;
             }

@@ -136,6 +136,23 @@ fn a_signal_while_the_report_is_written_does_not_change_a_clean_exit_code() {
     assert_eq!(exit.code, Some(0), "events: {:?}", exit.events);
 }
 
+/// The same, in the moment after the run has ended and before its report's `exit`: the run
+/// is no longer watched, the exit not yet announced. (Such a signal forced an exit with 143
+/// when it fell there, as it did under a loaded CI run of the test above.)
+#[test]
+fn a_signal_between_the_run_and_its_exit_does_not_change_a_clean_exit_code() {
+    let mut service = Service::start(env!("CARGO_BIN_EXE_returns"), "");
+    service.wait_for("returned");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+    assert!(
+        exit.stderr.contains("while exiting; send it again"),
+        "{}",
+        exit.stderr
+    );
+}
+
 #[test]
 fn with_a_full_stderr_a_second_sigterm_is_still_heard() {
     let mut service = Service::start_with_stderr(SERVICE, "slow_drain", &[], Stderr::Full);
