@@ -18,8 +18,8 @@
 //!   fails with the count: the report names it and the exit is 1, since work was cut.
 //! - A client too slow to take what was already written before the status (large messages
 //!   behind HTTP/2 flow control) gets a connection error at the drain's deadline instead; the
-//!   exit is 1 as well. One that stops reading altogether is let go 2 s after the cancel, as
-//!   any client that stops (see [`graceful::axum::serve`](crate::axum::serve)).
+//!   exit is 1 as well. So does one that stops reading altogether: a gRPC call is never let
+//!   go as a stalled client, so that a call that can get its status gets it.
 //!
 //! ```no_run
 //! use graceful::{Config, tonic::{health, serve}};
