@@ -71,8 +71,8 @@ use crate::Shutdown;
 ///   to read a response it stopped reading, an HTTP/2 window it keeps closed) and that moves
 ///   no byte either way for 2 s is closed too: those requests are the client's to lose, the
 ///   exit stays clean, and the log says so. A gRPC call is never let go this way: it ends with
-///   `UNAVAILABLE` a quarter of a second before the drain's deadline. A client that trickles bytes or sends HTTP/2 PINGs keeps its
-///   request, as a slow link would, until the deadline.
+///   `UNAVAILABLE` a second before the drain's deadline. A client that trickles bytes or
+///   sends HTTP/2 PINGs keeps its request, as a slow link would, until the deadline.
 /// - It returns `Ok(())` once every connection is gone, upgraded ones (WebSockets) included.
 /// - A connection still open at the shutdown deadline (a request that did not finish, an SSE
 ///   stream or a WebSocket that was not ended) is closed then: the task is aborted, and every
@@ -218,11 +218,12 @@ struct Closing {
 }
 
 /// How long before the drain's deadline the gRPC calls still running are ended, at most: the
-/// time their connections have to write the status before the task is aborted (a few
-/// frames, which may wait behind large messages already queued under flow control: 100 ms
-/// was too little for 1 MiB messages on a loaded machine). A short drain keeps three quarters
-/// of itself for the calls to finish.
-const CUT_AHEAD: Duration = Duration::from_millis(250);
+/// time their connections have to write the status before the task is aborted. The status
+/// waits behind what its stream has queued under flow control (up to hyper's send buffer and
+/// a message), and then crosses the network to a client that may be a round trip of a
+/// mobile link away: 100 ms, then 250 ms, were too little for 1 MiB messages on a loaded
+/// machine. A short drain keeps three quarters of itself for the calls to finish.
+const CUT_AHEAD: Duration = Duration::from_secs(1);
 
 impl Closing {
     fn now(shutdown: &Shutdown) -> Self {

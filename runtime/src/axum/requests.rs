@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker, ready};
 
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::{Body, Buf, Frame, Incoming, SizeHint};
 use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Request, Response};
 use tokio::sync::Notify;
@@ -36,6 +36,14 @@ const CUT_MESSAGE: &str = "cut at the server's shutdown deadline; retry on anoth
 /// may still send once the cut has fired: enough for a response that is ending (its last
 /// message, its trailers), few enough to leave the time to write the status.
 const FRAMES_AFTER_CUT: u8 = 2;
+
+/// How many bytes of messages those frames may carry. The status is written after every byte
+/// queued ahead of it on its stream (HTTP/2 keeps a stream's frames in order), so a large
+/// message ready once the cut has fired is dropped for the status: the call ends with
+/// `UNAVAILABLE` either way, and a message of a few MiB could hold the status past the
+/// deadline (a client on a loaded machine read 4 MiB queued at the cut too slowly, and got a
+/// connection error instead).
+const DATA_AFTER_CUT: usize = 64 * 1024;
 
 /// One connection's requests.
 pub(super) struct Requests {
@@ -351,6 +359,7 @@ where
         let cut = this.cut.take().map(|waiting| Cut {
             waiting,
             after: 0,
+            data_after: 0,
             ended: false,
         });
         Poll::Ready(Ok(response.map(|body| Counted {
@@ -434,6 +443,8 @@ struct Cut {
     waiting: Waiting,
     /// Frames sent since the cut fired.
     after: u8,
+    /// Bytes of data those frames carried.
+    data_after: usize,
     ended: bool,
 }
 
@@ -510,12 +521,22 @@ fn poll_counted<B: Body>(
     let fired = signal.fired.load(Ordering::SeqCst);
     if !fired || cut.after < FRAMES_AFTER_CUT {
         if let Poll::Ready(frame) = body.poll_frame(cx) {
-            if fired {
-                cut.after += 1;
+            if !fired {
+                return Poll::Ready(frame);
             }
-            return Poll::Ready(frame);
+            cut.after += 1;
+            let data = match &frame {
+                Some(Ok(frame)) => frame.data_ref().map_or(0, Buf::remaining),
+                _ => 0,
+            };
+            cut.data_after = cut.data_after.saturating_add(data);
+            if cut.data_after <= DATA_AFTER_CUT {
+                return Poll::Ready(frame);
+            }
+            // Too large to go ahead of the status: dropped (see `DATA_AFTER_CUT`).
+        } else {
+            ready!(cut.waiting.poll_cut(signal, cx));
         }
-        ready!(cut.waiting.poll_cut(signal, cx));
     }
     cut.ended = true;
     in_progress.count_cut();

@@ -10,7 +10,7 @@
 //! - At the cancel each connection gets a GOAWAY: calls in flight, unary or streaming, go on;
 //!   new ones go to another server. A server stream that should end there ends with
 //!   [`until_cancelled`], with `UNAVAILABLE`, so that its client reconnects elsewhere.
-//! - Just before the drain's deadline (a quarter of a second, or a quarter of a shorter drain)
+//! - Just before the drain's deadline (a second, or a quarter of a shorter drain)
 //!   a call still running is ended with `UNAVAILABLE`, so that its client gets a status, not
 //!   a protocol error: a response still streaming between two messages, a handler that has
 //!   not answered (a slow unary call, a client stream never ended) with a status in place of

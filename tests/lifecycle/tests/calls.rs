@@ -259,13 +259,14 @@ fn many_streams_on_many_connections_all_get_unavailable() {
     );
 }
 
-/// A unary call answered shortly before the cut (its handler returns about 2.1 s after the
-/// signal; the cut comes at 2.5 s) gets its answer, and the exit is clean.
+/// A unary call answered shortly before the cut (its handler returns about 4 s after the
+/// signal; the drain's deadline is 5.75 s, the cut a second before) gets its answer, and the
+/// exit is clean.
 #[test]
 fn a_unary_call_answered_shortly_before_the_cut_gets_its_answer() {
     let (mut service, result) =
-        unary_across_sigterm(&[("GRACEFUL_TIMEOUT", "3s")], pb::UNARY, 2200);
-    service.wait_for("unary done 2200");
+        unary_across_sigterm(&[("GRACEFUL_TIMEOUT", "6s")], pb::UNARY, 4000);
+    service.wait_for("unary done 4000");
     let (exit, _) = service.wait(SOON);
     assert!(
         result.is_ok(),
@@ -277,7 +278,7 @@ fn a_unary_call_answered_shortly_before_the_cut_gets_its_answer() {
 /// Same, with a trailers-only error (NOT_FOUND): it keeps its status.
 #[test]
 fn a_trailers_only_error_shortly_before_the_cut_keeps_its_status() {
-    let (service, result) = unary_across_sigterm(&[("GRACEFUL_TIMEOUT", "3s")], pb::FAIL, 2200);
+    let (service, result) = unary_across_sigterm(&[("GRACEFUL_TIMEOUT", "6s")], pb::FAIL, 4000);
     let (exit, _) = service.wait(SOON);
     assert_eq!(result.unwrap_err().code(), Code::NotFound);
     assert_eq!(exit.code, Some(0), "{}", exit.stderr);
