@@ -126,9 +126,9 @@
 
 pub use graceful_macros::{main, resource, service};
 pub use graceful_runtime::{
-    BoxError, Cause, Close, Config, DRAIN_DELAY_ENV, Flavor, MAX_TIMEOUT, MAX_WORKER_THREADS,
-    MainOutput, Outcome, Phase, Readiness, Report, Resource, ResourceOutcome, ResourceReport,
-    Shutdown, Signal, TIMEOUT_ENV, TaskFailure, TaskReport, parse_duration,
+    BoxError, Cause, Close, Config, DRAIN_DELAY_ENV, Flavor, GRACE_PERIOD_ENV, MAX_TIMEOUT,
+    MAX_WORKER_THREADS, MainOutput, Outcome, Phase, Readiness, Report, Resource, ResourceOutcome,
+    ResourceReport, Shutdown, Signal, TIMEOUT_ENV, TaskFailure, TaskReport, parse_duration,
 };
 
 #[cfg(feature = "axum")]
@@ -138,6 +138,10 @@ pub use graceful_runtime::axum;
 #[cfg(feature = "tonic")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
 pub use graceful_runtime::tonic;
+
+#[cfg(all(unix, feature = "systemd"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "systemd"))))]
+pub use graceful_runtime::systemd;
 
 pub use graceful_runtime::test;
 

@@ -14,7 +14,10 @@
 //! HTTP server and the workers have drained, so the audit buffer is flushed into a pool that
 //! is still open.
 //!
-//! Environment: `ADDR` (default `127.0.0.1:8080`), `DATABASE_URL` (default
+//! Under systemd it is `Type=notify` with a watchdog, and can be socket-activated (the README's
+//! units); elsewhere nothing changes.
+//!
+//! Environment: `ADDR` (default `127.0.0.1:8080`, unless systemd passed a socket), `DATABASE_URL` (default
 //! `sqlite://data/service.db`, created on first run), `WORKERS` (default 4), `LOG_FORMAT=json`,
 //! `LOG_FILE` (log to a file instead of stdout), `RUST_LOG`, and graceful's `GRACEFUL_TIMEOUT`
 //! / `GRACEFUL_DRAIN_DELAY`.
@@ -41,10 +44,21 @@ async fn main(
     db: SqlitePool,
     audit: Resource<Audit>,
 ) -> Result<(), BoxError> {
-    let listener = tokio::net::TcpListener::bind(&settings.addr)
+    let listener = listen(&settings.addr)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", settings.addr))?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     app::serve(&shutdown, listener, settings.workers, db, audit).await;
     Ok(())
+}
+
+/// The socket systemd passed (a `.socket` unit), or else `addr` bound.
+#[cfg(unix)]
+async fn listen(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
+    graceful::systemd::listener(addr).await
+}
+
+#[cfg(not(unix))]
+async fn listen(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
 }

@@ -10,7 +10,12 @@
 
 use std::time::Duration;
 
-use crate::Config;
+use crate::watchdog::GRACE;
+use crate::{Config, GRACE_PERIOD_ENV};
+
+/// What a grace period must hold past the shutdown's `timeout` and the watchdog's [`GRACE`]
+/// after it: the exit itself, and the platform's own delay in sending the signal.
+pub(crate) const GRACE_MARGIN: Duration = Duration::from_secs(1);
 
 /// The close time kept free of the drain for a resource declared without a `timeout`. It is
 /// not a limit on that close: the deadline is.
@@ -40,6 +45,43 @@ pub(crate) fn warning(config: &Config, reserve: Duration) -> Option<String> {
     })
 }
 
+/// The budget, as arithmetic, for the startup line: "drain delay 5s + drain up to 17.5s =
+/// timeout 25s − 2.5s kept for the closes (2.25s) and the aborted tasks' stop (250ms)".
+pub(crate) fn arithmetic(config: &Config, reserve: Duration) -> String {
+    let cut = drain_cut(config, reserve);
+    let drain = config.timeout - config.drain_delay - cut;
+    format!(
+        "drain delay {:?} + drain up to {drain:?} = timeout {:?} − {cut:?} kept for the closes \
+         ({:?}) and the aborted tasks' stop ({STOP_BUDGET:?})",
+        config.drain_delay,
+        config.timeout,
+        cut.saturating_sub(STOP_BUDGET),
+    )
+}
+
+/// How the shutdown fits the platform's grace period (`GRACEFUL_GRACE_PERIOD`), if one is
+/// known: `Ok` with the line's part, or `Err` with the warning.
+pub(crate) fn grace_period_fit(config: &Config) -> Option<Result<String, String>> {
+    let grace_period = config.grace_period?;
+    let needed = config.timeout + GRACE + GRACE_MARGIN;
+    Some(match grace_period.checked_sub(needed) {
+        Some(spare) => Ok(format!(
+            "fits the {grace_period:?} grace period with {spare:?} to spare"
+        )),
+        None => Err(format!(
+            "the shutdown does not fit the platform's grace period: {GRACE_PERIOD_ENV}={grace_period:?}, \
+             but the shutdown may take its timeout ({:?}, the drain delay of {:?} included) + \
+             {GRACE:?} before graceful ends the process + {GRACE_MARGIN:?} to exit = {needed:?}, \
+             and the platform kills the process (SIGKILL) at the end of its grace period. Lower \
+             `timeout` to {:?} or less, or raise terminationGracePeriodSeconds to {}",
+            config.timeout,
+            config.drain_delay,
+            grace_period.saturating_sub(GRACE + GRACE_MARGIN),
+            needed.as_secs() + u64::from(needed.subsec_nanos() > 0),
+        )),
+    })
+}
+
 /// The longest the drain may be cut short by.
 fn most(config: &Config) -> Duration {
     (config.timeout - config.drain_delay) / 2
@@ -48,6 +90,36 @@ fn most(config: &Config) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_arithmetic_adds_up() {
+        let config = config(25_000, 5_000);
+        assert_eq!(
+            arithmetic(&config, Duration::from_millis(2_250)),
+            "drain delay 5s + drain up to 17.5s = timeout 25s − 2.5s kept for the closes \
+             (2.25s) and the aborted tasks' stop (250ms)"
+        );
+    }
+
+    #[test]
+    fn a_grace_period_too_short_for_the_timeout_is_a_warning_with_the_numbers() {
+        let mut config = config(30_000, 5_000);
+        assert_eq!(grace_period_fit(&config), None);
+        config.grace_period = Some(Duration::from_secs(30));
+        let warning = grace_period_fit(&config).unwrap().unwrap_err();
+        assert!(warning.contains("GRACEFUL_GRACE_PERIOD=30s"), "{warning}");
+        assert!(warning.contains("= 31.5s"), "{warning}");
+        assert!(warning.contains("`timeout` to 28.5s"), "{warning}");
+        assert!(
+            warning.contains("terminationGracePeriodSeconds to 32"),
+            "{warning}"
+        );
+        config.grace_period = Some(Duration::from_secs(35));
+        assert_eq!(
+            grace_period_fit(&config),
+            Some(Ok("fits the 35s grace period with 3.5s to spare".to_owned()))
+        );
+    }
 
     fn config(timeout_ms: u64, drain_delay_ms: u64) -> Config {
         Config::new()

@@ -15,6 +15,10 @@ pub const MAX_WORKER_THREADS: usize = 4096;
 pub const TIMEOUT_ENV: &str = "GRACEFUL_TIMEOUT";
 /// Environment variable that overrides [`Config::drain_delay`] at run time.
 pub const DRAIN_DELAY_ENV: &str = "GRACEFUL_DRAIN_DELAY";
+/// Environment variable that tells a service the time its platform gives it between the stop
+/// signal and a kill (Kubernetes' `terminationGracePeriodSeconds`, less any `preStop` sleep),
+/// as `"30s"`: at startup graceful warns when the shutdown does not fit inside it.
+pub const GRACE_PERIOD_ENV: &str = "GRACEFUL_GRACE_PERIOD";
 
 /// Which Tokio scheduler runs the service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -45,6 +49,8 @@ pub struct Config {
     pub(crate) drain_delay: Duration,
     pub(crate) flavor: Flavor,
     pub(crate) worker_threads: Option<usize>,
+    /// The platform's grace period, from [`GRACE_PERIOD_ENV`] only.
+    pub(crate) grace_period: Option<Duration>,
 }
 
 impl Default for Config {
@@ -54,6 +60,7 @@ impl Default for Config {
             drain_delay: Duration::ZERO,
             flavor: Flavor::MultiThread,
             worker_threads: None,
+            grace_period: None,
         }
     }
 }
@@ -141,7 +148,8 @@ impl Config {
         self.drain_delay
     }
 
-    /// Applies `GRACEFUL_TIMEOUT` and `GRACEFUL_DRAIN_DELAY`, then checks every setting. An
+    /// Applies `GRACEFUL_TIMEOUT` and `GRACEFUL_DRAIN_DELAY` (and reads
+    /// `GRACEFUL_GRACE_PERIOD`), then checks every setting. An
     /// empty (or blank) variable is unset; a malformed or out-of-range value is an error
     /// naming it, never a silent fallback.
     pub(crate) fn with_env_overrides(self) -> Result<Self, String> {
@@ -184,6 +192,9 @@ impl Config {
         if let Some((drain_delay, from)) = read(DRAIN_DELAY_ENV)? {
             self.drain_delay = drain_delay;
             drain_delay_from = from;
+        }
+        if let Some((grace_period, _)) = read(GRACE_PERIOD_ENV)? {
+            self.grace_period = Some(grace_period);
         }
         if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
             return Err(format!(
@@ -234,6 +245,18 @@ mod tests {
             .unwrap();
         assert_eq!(config.timeout, Duration::from_secs(25));
         assert_eq!(config.drain_delay, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn the_grace_period_is_read_and_a_bad_one_named() {
+        let config = Config::new()
+            .with_overrides(env(&[(GRACE_PERIOD_ENV, "45s")]))
+            .unwrap();
+        assert_eq!(config.grace_period, Some(Duration::from_secs(45)));
+        let error = Config::new()
+            .with_overrides(env(&[(GRACE_PERIOD_ENV, "30")]))
+            .unwrap_err();
+        assert!(error.contains("invalid GRACEFUL_GRACE_PERIOD"), "{error}");
     }
 
     #[test]

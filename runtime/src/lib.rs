@@ -34,6 +34,9 @@ mod shutdown;
 mod signals;
 mod state;
 mod sync;
+#[cfg(all(unix, feature = "systemd"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "systemd"))))]
+pub mod systemd;
 mod tasks;
 pub mod test;
 #[cfg(feature = "tonic")]
@@ -46,7 +49,9 @@ mod watchdog;
 pub mod __private;
 
 pub use cause::Cause;
-pub use config::{Config, DRAIN_DELAY_ENV, Flavor, MAX_TIMEOUT, MAX_WORKER_THREADS, TIMEOUT_ENV};
+pub use config::{
+    Config, DRAIN_DELAY_ENV, Flavor, GRACE_PERIOD_ENV, MAX_TIMEOUT, MAX_WORKER_THREADS, TIMEOUT_ENV,
+};
 pub use duration::parse_duration;
 pub use error::BoxError;
 pub use readiness::Readiness;

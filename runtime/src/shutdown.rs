@@ -179,6 +179,30 @@ impl Shutdown {
         self.state.trigger().is_cancelled()
     }
 
+    /// Says that the service has started, before `main`'s body returns: for a body that is
+    /// itself the server and returns only at shutdown. Under systemd (feature `systemd`,
+    /// `Type=notify`) this is when `READY=1` is sent; otherwise it only records the moment.
+    ///
+    /// A body that returns `Ok` has started when it returns, and [`graceful::axum::serve`]
+    /// says so as it starts accepting: most services never call this. Calls after the first,
+    /// and calls once shutdown has begun, change nothing.
+    ///
+    /// ```
+    /// # graceful::Config::new().run(|shutdown| async move {
+    /// # async fn serve_until(shutdown: graceful::Shutdown) { shutdown.cancelled().await }
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// shutdown.mark_started(); // the socket is bound: systemd hears READY=1
+    /// # shutdown.trigger("example over");
+    /// serve_until(shutdown).await; // another server, run in main's body
+    /// # drop(listener);
+    /// # });
+    /// ```
+    ///
+    /// [`graceful::axum::serve`]: https://docs.rs/gracefully/latest/graceful/axum/fn.serve.html
+    pub fn mark_started(&self) {
+        self.state.mark_started();
+    }
+
     /// Starts shutdown from code, with `reason` as its cause in the report. A clean shutdown:
     /// the exit code is 0 if everything then drains and closes. Calls after the first are
     /// ignored.

@@ -91,6 +91,7 @@ impl State {
 
     pub(crate) fn enter(&self, progress: Progress) {
         self.progress.store(progress as u8, Ordering::Release);
+        self.trigger.wake_observer();
         if let Some(in_process) = &self.in_process {
             let step = match progress {
                 Progress::Building | Progress::Running => return,
@@ -113,6 +114,14 @@ impl State {
 
     pub(crate) fn main(&self) -> &MainStatus {
         &self.main
+    }
+
+    /// The service has started (`main`'s body returned `Ok`, or said so): systemd hears
+    /// `READY=1`.
+    pub(crate) fn mark_started(&self) {
+        if self.main.start() {
+            self.trigger.wake_observer();
+        }
     }
 
     /// When the drain ends and what still runs is aborted, once the sequence has begun

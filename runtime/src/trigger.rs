@@ -27,6 +27,9 @@ pub(crate) struct Trigger {
     triggered: OnceLock<Triggered>,
     /// Wakes the watchdog, which then bounds the shutdown by its deadline.
     watchdog: OnceLock<Waker>,
+    /// The thread that tells the service manager where the run is (systemd's notify thread),
+    /// woken at the trigger and at every step after it.
+    observer: OnceLock<std::thread::Thread>,
     /// The runtime whose clock stamps the trigger, in a test's run: its clock may be paused,
     /// and the trigger may come from a thread outside it.
     clock: OnceLock<tokio::runtime::Handle>,
@@ -49,6 +52,7 @@ impl Trigger {
             cancel_token: CancellationToken::new(),
             triggered: OnceLock::new(),
             watchdog: OnceLock::new(),
+            observer: OnceLock::new(),
             clock: OnceLock::new(),
         }
     }
@@ -94,6 +98,7 @@ impl Trigger {
         if let Some(watchdog) = self.watchdog.get() {
             watchdog.wake();
         }
+        self.wake_observer();
         true
     }
 
@@ -121,6 +126,20 @@ impl Trigger {
     /// Set once, by the watchdog, as the run registers with it.
     pub(crate) fn set_waker(&self, watchdog: Waker) {
         let _ = self.watchdog.set(watchdog);
+    }
+
+    /// Set once, by the notify thread as it starts.
+    #[cfg_attr(not(all(unix, feature = "systemd")), allow(dead_code))]
+    pub(crate) fn set_observer(&self, thread: std::thread::Thread) {
+        let _ = self.observer.set(thread);
+    }
+
+    /// Tells the observer, if there is one, that the run has moved: it reads where to.
+    /// Never waits.
+    pub(crate) fn wake_observer(&self) {
+        if let Some(observer) = self.observer.get() {
+            observer.unpark();
+        }
     }
 
     /// Cancelled at the trigger.

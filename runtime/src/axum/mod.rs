@@ -105,6 +105,9 @@ async fn serve_routing(
     shutdown: Shutdown,
     options: Options,
 ) -> io::Result<()> {
+    // Accepting: the service has started (systemd hears `READY=1`), should `main`'s body
+    // be this server rather than return.
+    shutdown.mark_started();
     let connections = Arc::new(Connections::default());
     // If this future is dropped (the task aborted at the deadline), end every socket it
     // accepted, including those an upgrade took out of hyper's hands.

@@ -103,8 +103,10 @@ impl<'s, 'a, F: Future<Output = MainEnd<'a>>> Body<'s, 'a, F> {
                     self.running = None;
                     self.state.main().running(false);
                     self.kept = end.kept;
-                    if let Err(error) = end.result {
-                        self.returned_error(error);
+                    match end.result {
+                        // Its start is done: what it spawned serves.
+                        Ok(()) => self.state.mark_started(),
+                        Err(error) => self.returned_error(error),
                     }
                 }
             }

@@ -128,7 +128,7 @@ impl Config {
             main_needs,
             supplied: &[],
         };
-        let report = runtime.block_on(sequence::run(&state, startup, main));
+        let report = runtime.block_on(run_notifying(&state, startup, main));
         // Dropping the runtime would wait for blocking threads forever (tokio-rs/tokio#5340).
         // The current-thread scheduler still drops the tasks left on it here, on this thread:
         // a `Drop` that blocks is cut by the watchdog (tokio catches one that panics).
@@ -136,6 +136,26 @@ impl Config {
         drop(watched);
         report
     }
+}
+
+/// The sequence, with systemd told where it is (feature `systemd`, `NOTIFY_SOCKET` set) and,
+/// under its watchdog, the heartbeat kept.
+async fn run_notifying(
+    state: &std::sync::Arc<State>,
+    startup: sequence::Startup<'_>,
+    main: body::MainFn<'_>,
+) -> Report {
+    #[cfg(all(unix, feature = "systemd"))]
+    {
+        let notifier = crate::systemd::Notifier::start(state);
+        let run = sequence::run(state, startup, main);
+        match notifier.as_ref().and_then(|notifier| notifier.heartbeat()) {
+            Some(heartbeat) => crate::systemd::Beating::new(heartbeat.clone(), run).await,
+            None => run.await,
+        }
+    }
+    #[cfg(not(all(unix, feature = "systemd")))]
+    sequence::run(state, startup, main).await
 }
 
 pub(crate) fn build_runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {

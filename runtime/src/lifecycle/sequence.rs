@@ -197,18 +197,7 @@ fn start<'a, 's>(
             }
             // Logged once the resources are open, so that a subscriber installed by one of them
             // (a telemetry resource) shows it.
-            let config = shutdown.state().config();
-            let (timeout, drain_delay, resources) =
-                (config.timeout, config.drain_delay, items.len());
-            shutdown.state().log().event(move || {
-                tracing::info!(
-                    target: "graceful",
-                    timeout_ms = timeout.as_millis() as u64,
-                    drain_delay_ms = drain_delay.as_millis() as u64,
-                    resources,
-                    "service starting; shutdown deadline {timeout:?} (drain delay {drain_delay:?})",
-                );
-            });
+            log_budget(shutdown.state(), items.len());
             if let Some(in_process) = shutdown.state().in_process() {
                 in_process.reach(Step::Running);
             }
@@ -222,6 +211,35 @@ fn start<'a, 's>(
             }
         }),
     )
+}
+
+/// The shutdown's budget, as arithmetic, and how it fits the platform's grace period (a
+/// warning if it does not): logged once the resources are open, so that a subscriber
+/// installed by one of them (a telemetry resource) shows it, and their close budgets count.
+fn log_budget(state: &State, resources: usize) {
+    let config = state.config();
+    let (timeout, drain_delay) = (config.timeout, config.drain_delay);
+    let reserve = state.resources().reserved();
+    let drain_cut = budget::drain_cut(config, reserve);
+    let arithmetic = budget::arithmetic(config, reserve);
+    let fit = budget::grace_period_fit(config);
+    let fits = match &fit {
+        Some(Ok(fits)) => format!("; {fits}"),
+        _ => String::new(),
+    };
+    if let Some(Err(warning)) = fit {
+        state.log().announce(tracing::Level::WARN, None, warning);
+    }
+    state.log().event(move || {
+        tracing::info!(
+            target: "graceful",
+            timeout_ms = timeout.as_millis() as u64,
+            drain_delay_ms = drain_delay.as_millis() as u64,
+            drain_ms = (timeout - drain_delay - drain_cut).as_millis() as u64,
+            resources,
+            "service starting; shutdown budget: {arithmetic}{fits}",
+        );
+    });
 }
 
 /// Running: until the trigger, or until main and every task have finished by themselves.
