@@ -2,6 +2,8 @@
 // Shared by several test binaries, each of which uses part of it.
 #![allow(dead_code)]
 
+pub mod notify;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};

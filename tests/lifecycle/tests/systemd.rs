@@ -1,0 +1,91 @@
+//! systemd's watchdog against src/bin/wedged.rs, over the real notify protocol: `WATCHDOG=1`
+//! comes while the runtime makes progress and stops once every runtime thread is blocked; the
+//! stop is still announced from outside the runtime.
+
+mod common;
+
+use std::time::Duration;
+
+use common::notify::NotifySocket;
+use common::{SOON, Service};
+
+/// systemd's `WatchdogSec=`: a `WATCHDOG=1` every 400 ms is expected.
+const WATCHDOG_USEC: &str = "800000";
+const INTERVAL: Duration = Duration::from_millis(400);
+
+fn start(scenario: &str, socket: &NotifySocket) -> Service {
+    Service::start_with(
+        env!("CARGO_BIN_EXE_wedged"),
+        scenario,
+        &[
+            ("NOTIFY_SOCKET", &socket.name),
+            ("WATCHDOG_USEC", WATCHDOG_USEC),
+        ],
+    )
+}
+
+fn watchdogs(messages: &[common::notify::Message]) -> usize {
+    messages
+        .iter()
+        .filter(|m| m.get("WATCHDOG").is_some())
+        .count()
+}
+
+#[test]
+fn the_watchdog_stops_once_every_runtime_thread_is_blocked_and_the_stop_is_still_announced() {
+    let mut socket = NotifySocket::at_path("wedged");
+    let mut service = start("", &socket);
+    socket.wait_for("READY", SOON);
+    socket.wait_for("WATCHDOG", SOON);
+    service.wait_for("wedged");
+    // One may have been on its way as the threads blocked.
+    socket.collect(INTERVAL * 2);
+    let after = socket.collect(INTERVAL * 6);
+    assert_eq!(
+        watchdogs(&after),
+        0,
+        "WATCHDOG=1 while every runtime thread is blocked: {:?}",
+        socket.lines()
+    );
+    // Outside the runtime, the stop is still told, with the time graceful needs.
+    service.signal(libc::SIGTERM);
+    let stopping = socket.wait_for("STOPPING", SOON);
+    let extend: u64 = stopping
+        .get("EXTEND_TIMEOUT_USEC")
+        .unwrap_or_else(|| panic!("no EXTEND_TIMEOUT_USEC with STOPPING=1: {stopping:?}"))
+        .parse()
+        .unwrap();
+    // The 3 s timeout, the watchdog's 0.5 s after it and a second to exit.
+    assert!(
+        (3_000_000..=4_500_000).contains(&extend),
+        "EXTEND_TIMEOUT_USEC={extend}"
+    );
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "{}", exit.stderr);
+    assert_eq!(
+        watchdogs(&socket.collect(Duration::ZERO)),
+        0,
+        "{:?}",
+        socket.lines()
+    );
+}
+
+/// The control: one worker blocked, the other and the body's thread still run, and so does
+/// the heartbeat.
+#[test]
+fn one_blocked_worker_does_not_stop_the_watchdog() {
+    let mut socket = NotifySocket::at_path("one");
+    let mut service = start("one", &socket);
+    socket.wait_for("READY", SOON);
+    service.wait_for("one worker blocked");
+    let after = socket.collect(INTERVAL * 6);
+    assert!(
+        watchdogs(&after) >= 2,
+        "the heartbeat stopped with one worker blocked: {:?}",
+        socket.lines()
+    );
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    // The blocked worker's task cannot be aborted: the watchdog ends the process.
+    assert_eq!(exit.code, Some(1), "{}", exit.stderr);
+}
