@@ -3,7 +3,7 @@
 //! requests in flight complete, jobs run exactly once across restarts, audit rows match the
 //! requests served.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -20,46 +20,9 @@ use tokio::process::ChildStdout;
 
 const SOON: Duration = Duration::from_secs(30);
 
-/// `target/<profile>/examples/service`, built by `cargo test` along with this test.
-fn example() -> PathBuf {
-    let mut path = std::env::current_exe().expect("test binary path");
-    path.pop(); // deps
-    path.pop(); // the profile's directory
-    path.push("examples");
-    path.push(format!("service{}", std::env::consts::EXE_SUFFIX));
-    let built = std::fs::metadata(&path)
-        .and_then(|metadata| metadata.modified())
-        .unwrap_or_else(|_| {
-            panic!(
-                "{} is missing: `cargo test` builds it (not `cargo test --test service` alone); \
-                 or run `cargo build --example service`",
-                path.display()
-            )
-        });
-    // `cargo test --test service` does not rebuild examples: refuse to test a stale one.
-    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/service");
-    for entry in std::fs::read_dir(&sources)
-        .expect("examples/service")
-        .flatten()
-    {
-        let changed = entry.metadata().and_then(|metadata| metadata.modified());
-        assert!(
-            changed.is_ok_and(|changed| changed <= built),
-            "{} is older than {}: run `cargo build --example service` (or plain `cargo test`)",
-            path.display(),
-            entry.path().display()
-        );
-    }
-    path
-}
-
-/// A fresh directory for one test's database.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("graceful-service-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
+#[path = "support/example.rs"]
+mod example;
+use example::{example, scratch};
 
 struct Service {
     child: tokio::process::Child,

@@ -11,9 +11,9 @@
 //!   returned `Ok` (the body spawns its tasks and returns), or
 //!   [`graceful::axum::serve`](https://docs.rs/gracefully/latest/graceful/axum/fn.serve.html)
 //!   has started accepting, or the body called [`Shutdown::mark_started`];
-//! - `STATUS=…` as the run advances: `starting`, `serving`, then
-//!   `stopping (received SIGTERM): not ready, serving for the drain delay (5s)`,
-//!   `stopping: draining 3 tasks: `http`, `worker` (2)`, `stopping: closing `db``, …;
+//! - `STATUS=…` as the run advances: `starting`, `serving`, then each step of the stop with
+//!   its cause: `stopping (received SIGTERM): not ready, serving for the drain delay (5s)`,
+//!   `… draining 3 tasks: `http`, `worker` (2)`, `… closing `db``, `… writing the report`;
 //! - `STOPPING=1` at the trigger, whatever the runtime is doing;
 //! - `EXTEND_TIMEOUT_USEC=…` at the trigger and at every step after it, up to graceful's own
 //!   bound (the deadline, the half second the watchdog gives after it, and a second to exit),

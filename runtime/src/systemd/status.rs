@@ -17,38 +17,35 @@ pub(super) fn status(state: &State) -> String {
             false => "starting".to_owned(),
         };
     };
+    // Every line says why it stops: the notify thread may see a later phase first.
     let cause = &triggered.cause;
-    match state.progress() {
+    let what = match state.progress() {
         Progress::Building | Progress::Running => {
-            format!(
-                "stopping ({cause}): shutting down within {:?}",
-                state.config().timeout
-            )
+            format!("shutting down within {:?}", state.config().timeout)
         }
         Progress::DrainDelay => format!(
-            "stopping ({cause}): not ready, serving for the drain delay ({:?})",
+            "not ready, serving for the drain delay ({:?})",
             state.config().drain_delay
         ),
         Progress::Draining => draining(&state.tasks().live_names()),
-        Progress::Stopping => {
-            "stopping: the drain is over, waiting for aborted tasks to stop".to_owned()
-        }
+        Progress::Stopping => "the drain is over, waiting for aborted tasks to stop".to_owned(),
         Progress::Closing => match state.resources().closing().as_slice() {
-            [] => "stopping: closing resources".to_owned(),
-            names => format!("stopping: closing {}", quoted(names)),
+            [] => "closing resources".to_owned(),
+            names => format!("closing {}", quoted(names)),
         },
-        Progress::Finishing => "stopping: writing the report".to_owned(),
-    }
+        Progress::Finishing => "writing the report".to_owned(),
+    };
+    format!("stopping ({cause}): {what}")
 }
 
 /// "draining 3 tasks: `http`, `worker` (2)".
 fn draining(live: &[(String, usize)]) -> String {
     let count: usize = live.iter().map(|(_, count)| count).sum();
     if count == 0 {
-        return "stopping: draining, no task left".to_owned();
+        return "draining, no task left".to_owned();
     }
     let mut line = format!(
-        "stopping: draining {count} task{}: ",
+        "draining {count} task{}: ",
         if count == 1 { "" } else { "s" }
     );
     for (at, (name, count)) in live.iter().take(NAMES).enumerate() {
@@ -89,7 +86,7 @@ mod tests {
         ];
         assert_eq!(
             draining(&live),
-            "stopping: draining 6 tasks: `http`, `worker` (2), `a`, `b` and 1 more"
+            "draining 6 tasks: `http`, `worker` (2), `a`, `b` and 1 more"
         );
         assert_eq!(draining(&live[..1]), "stopping: draining 1 task: `http`");
     }
