@@ -71,14 +71,20 @@
 //! | 1 | a task, `main`, a resource or a `Drop` failed, the deadline was hit, or a setting is wrong |
 //! | 130 / 143 | a second SIGINT / SIGTERM forced the exit |
 //!
-//! # Under Kubernetes
+//! # Under Kubernetes and systemd
 //!
 //! Kubernetes sends SIGTERM, then SIGKILL after `terminationGracePeriodSeconds` (30 by
 //! default). Give the pod a grace period longer than `timeout` (which covers the drain delay,
-//! the drain and the closes) plus a second: `timeout = "25s"` fits the default. Serve [`axum::health`]'s `/readyz`
+//! the drain and the closes) plus 1.5 s: `timeout = "25s"` fits the default. Set
+//! `GRACEFUL_GRACE_PERIOD` to the same value, and the startup line says whether the shutdown's
+//! budget fits it (a warning with the numbers if not). Serve [`axum::health`]'s `/readyz`
 //! (or [`Readiness::is_ready`]) as the readiness probe, so that traffic moves away from the
 //! trigger on; `drain_delay` is the in-process form of a `preStop` sleep. `GRACEFUL_TIMEOUT`
 //! and `GRACEFUL_DRAIN_DELAY` override the attribute's values from the manifest.
+//!
+//! Under systemd, the `systemd` feature makes a service `Type=notify` (ready, status,
+//! stopping with the stop timeout extended, and a watchdog that stops when the runtime does)
+//! and lets it take the sockets a `.socket` unit passes: see `graceful::systemd`.
 //!
 //! # Testing your shutdown
 //!

@@ -10,8 +10,11 @@
 
 use std::time::Duration;
 
-use crate::watchdog::GRACE;
 use crate::{Config, GRACE_PERIOD_ENV};
+
+/// How long after the deadline the watchdog gives the run to return on its own, before it
+/// ends the process.
+pub(crate) const GRACE: Duration = Duration::from_millis(500);
 
 /// What a grace period must hold past the shutdown's `timeout` and the watchdog's [`GRACE`]
 /// after it: the exit itself, and the platform's own delay in sending the signal.

@@ -25,14 +25,12 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::Cause;
+use crate::budget::GRACE;
 use crate::log::{self, Log};
 use crate::progress::Progress;
 use crate::signals::{Blocked, Events, Signal};
 use crate::state::State;
 use crate::sync::lock;
-
-/// How long after the deadline the watchdog gives the run to return on its own.
-pub(crate) const GRACE: Duration = Duration::from_millis(500);
 
 /// How long the watchdog waits for its last line to be written before it ends the process.
 pub(crate) const LAST_WORDS: Duration = Duration::from_millis(100);
