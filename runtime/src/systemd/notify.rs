@@ -178,10 +178,9 @@ impl Thread {
         if let Some(deadline) = deadline.filter(|_| extend) {
             let until = with_grace(deadline) + EXIT_MARGIN;
             let usec = until.saturating_duration_since(now).as_micros();
-            line(
-                &mut message,
-                NotifyState::ExtendTimeoutUsec(u32::try_from(usec).unwrap_or(u32::MAX)),
-            );
+            // Written out: `NotifyState::ExtendTimeoutUsec` takes a `u32`, 71 minutes at most,
+            // and a `timeout` may be up to a day (systemd reads a 64-bit count).
+            let _ = writeln!(message, "EXTEND_TIMEOUT_USEC={usec}");
         }
         if let Some((timeout, heartbeat)) = &self.watchdog
             && now >= self.next_beat
