@@ -131,10 +131,16 @@ fn get(addr: &str, path: &str) -> String {
 #[test]
 fn notify_socket_hears_ready_status_watchdog_and_the_stop() {
     let mut socket = NotifySocket::at_path("example");
+    // A port known before the start, to be asked the moment READY=1 arrives.
+    let addr = {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().to_string()
+    };
     // `WatchdogSec=2`: a WATCHDOG=1 every second is expected.
     let mut service = Service::start(
         "notify",
         &[
+            ("ADDR", &addr),
             ("NOTIFY_SOCKET", &socket.name),
             ("WATCHDOG_USEC", "2000000"),
             ("GRACEFUL_DRAIN_DELAY", "1s"),
@@ -143,8 +149,8 @@ fn notify_socket_hears_ready_status_watchdog_and_the_stop() {
     );
     socket.wait_for("READY", SOON);
     // READY=1 comes once the service serves: its listener is up.
-    let addr = service.addr();
     assert_eq!(get(&addr, "/readyz"), "HTTP/1.1 200 OK");
+    assert_eq!(service.addr(), addr);
 
     // The heartbeat, at half the watchdog's timeout: never late enough for systemd to kill.
     let first = socket.wait_for("WATCHDOG", SOON).at;
@@ -215,7 +221,7 @@ fn an_abstract_notify_socket_works_and_a_grace_period_too_short_is_a_warning() {
         &[
             ("NOTIFY_SOCKET", &socket.name),
             ("GRACEFUL_DRAIN_DELAY", "2s"),
-            // Kubernetes' default terminationGracePeriodSeconds, and GRACEFUL_TIMEOUT=15s.
+            // Shorter than GRACEFUL_TIMEOUT=15s and what follows it.
             ("GRACEFUL_GRACE_PERIOD", "10s"),
         ],
         |_| {},
@@ -226,7 +232,7 @@ fn an_abstract_notify_socket_works_and_a_grace_period_too_short_is_a_warning() {
         "timeout (15s, the drain delay of 2s included)",
         "= 16.5s",
         "Lower `timeout` to 8.5s",
-        "terminationGracePeriodSeconds to 17",
+        "raise the grace period by 6.5s",
     ] {
         assert!(warning.contains(numbers), "`{numbers}` in: {warning}");
     }

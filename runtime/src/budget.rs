@@ -71,17 +71,28 @@ pub(crate) fn grace_period_fit(config: &Config) -> Option<Result<String, String>
         Some(spare) => Ok(format!(
             "fits the {grace_period:?} grace period with {spare:?} to spare"
         )),
-        None => Err(format!(
-            "the shutdown does not fit the platform's grace period: {GRACE_PERIOD_ENV}={grace_period:?}, \
-             but the shutdown may take its timeout ({:?}, the drain delay of {:?} included) + \
-             {GRACE:?} before graceful ends the process + {GRACE_MARGIN:?} to exit = {needed:?}, \
-             and the platform kills the process (SIGKILL) at the end of its grace period. Lower \
-             `timeout` to {:?} or less, or raise terminationGracePeriodSeconds to {}",
-            config.timeout,
-            config.drain_delay,
-            grace_period.saturating_sub(GRACE + GRACE_MARGIN),
-            needed.as_secs() + u64::from(needed.subsec_nanos() > 0),
-        )),
+        None => {
+            let most = grace_period.saturating_sub(GRACE + GRACE_MARGIN);
+            let drain_delay = match most <= config.drain_delay {
+                true => format!(
+                    " (and the drain delay, {:?}, below that)",
+                    config.drain_delay
+                ),
+                false => String::new(),
+            };
+            Err(format!(
+                "the shutdown does not fit the platform's grace period: \
+                 {GRACE_PERIOD_ENV}={grace_period:?}, but the shutdown may take its timeout ({:?}, \
+                 the drain delay of {:?} included) + {GRACE:?} before graceful ends the process + \
+                 {GRACE_MARGIN:?} to exit = {needed:?}, and the platform kills the process \
+                 (SIGKILL) at the end of its grace period. Lower `timeout` to {most:?} or \
+                 less{drain_delay}, or raise the grace period by {:?} (Kubernetes' \
+                 terminationGracePeriodSeconds, counting any preStop sleep)",
+                config.timeout,
+                config.drain_delay,
+                needed - grace_period,
+            ))
+        }
     })
 }
 
@@ -114,7 +125,13 @@ mod tests {
         assert!(warning.contains("= 31.5s"), "{warning}");
         assert!(warning.contains("`timeout` to 28.5s"), "{warning}");
         assert!(
-            warning.contains("terminationGracePeriodSeconds to 32"),
+            warning.contains("raise the grace period by 1.5s"),
+            "{warning}"
+        );
+        config.grace_period = Some(Duration::from_secs(6));
+        let warning = grace_period_fit(&config).unwrap().unwrap_err();
+        assert!(
+            warning.contains("to 4.5s or less (and the drain delay, 5s, below that)"),
             "{warning}"
         );
         config.grace_period = Some(Duration::from_secs(35));

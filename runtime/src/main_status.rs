@@ -26,7 +26,7 @@ impl MainStatus {
     }
 
     /// The service has started. Returns whether this call said so first.
-    pub(crate) fn start(&self) -> bool {
+    pub(crate) fn mark_started(&self) -> bool {
         !self.started.swap(true, Ordering::AcqRel)
     }
 

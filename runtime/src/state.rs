@@ -119,7 +119,7 @@ impl State {
     /// The service has started (`main`'s body returned `Ok`, or said so): systemd hears
     /// `READY=1`.
     pub(crate) fn mark_started(&self) {
-        if self.main.start() {
+        if self.main.mark_started() {
             self.trigger.wake_observer();
         }
     }

@@ -42,7 +42,9 @@ const FRAMES_AFTER_CUT: u8 = 2;
 /// message ready once the cut has fired is dropped for the status: the call ends with
 /// `UNAVAILABLE` either way, and a message of a few MiB could hold the status past the
 /// deadline (a client on a loaded machine read 4 MiB queued at the cut too slowly, and got a
-/// connection error instead).
+/// connection error instead). tonic writes one message per frame; a body of another kind that
+/// splits a message across frames could have its message cut in two here, and its client would
+/// see a truncated message rather than the status.
 const DATA_AFTER_CUT: usize = 64 * 1024;
 
 /// One connection's requests.

@@ -102,6 +102,10 @@ impl Config {
             Ok(watched) => watched,
             Err(error) => return Report::failed_start(error, timeout),
         };
+        // Before the runtime opens descriptors of its own: those systemd passed are told apart
+        // from them, and marked close-on-exec.
+        #[cfg(all(unix, feature = "systemd"))]
+        crate::systemd::claim_passed();
         let built = catch_unwind(AssertUnwindSafe(|| build_runtime(state.config())));
         state.enter(Progress::Running);
         let runtime = match built {

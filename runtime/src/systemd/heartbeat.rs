@@ -31,6 +31,18 @@ impl Heartbeat {
         })
     }
 
+    /// How long between two beats.
+    pub(super) fn every(&self) -> Duration {
+        self.every
+    }
+
+    /// One beat of each side, as a runtime that runs gives.
+    #[cfg(test)]
+    pub(super) fn beat(&self) {
+        self.lifecycle.fetch_add(1, Ordering::Relaxed);
+        self.workers.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Both counters, to compare with the next reading.
     pub(super) fn read(&self) -> (u64, u64) {
         (

@@ -3,20 +3,23 @@
 //!
 //! `sd_notify::listen_fds_with_names` reads the protocol (`LISTEN_PID` must be this process,
 //! `LISTEN_FDS` counts from fd 3, `LISTEN_FDNAMES` names them) and marks the descriptors
-//! close-on-exec. They are read once per process, and each is handed out once: a descriptor
-//! owned twice would be closed twice.
+//! close-on-exec. They are read once per process, by `Config::run` before its runtime opens
+//! a descriptor of its own (and before the service can spawn a child that would inherit
+//! them), and each is handed out once: a descriptor owned twice would be closed twice. A
+//! descriptor that is not a socket is never owned: `LISTEN_FDS` may overstate what was passed
+//! (a wrapper that closed one), and what sits at that number then is somebody else's.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, OnceLock};
 
 use tokio::net::{TcpListener, ToSocketAddrs};
 
 use crate::sync::lock;
 
-/// A descriptor systemd passed, until it is taken.
+/// A descriptor systemd passed, until it is taken; or why it cannot be.
 struct Passed {
-    fd: Option<OwnedFd>,
+    fd: Result<Option<OwnedFd>, String>,
     name: String,
 }
 
@@ -26,21 +29,33 @@ fn passed() -> &'static Mutex<Result<Vec<Passed>, String>> {
     PASSED.get_or_init(|| Mutex::new(read()))
 }
 
+/// Reads what systemd passed, now: `Config::run` calls it before it builds its runtime.
+pub(crate) fn claim_passed() {
+    passed();
+}
+
 #[allow(unsafe_code)]
 fn read() -> Result<Vec<Passed>, String> {
     let fds = sd_notify::listen_fds_with_names().map_err(|error| {
         format!("the sockets systemd passed (LISTEN_FDS, LISTEN_FDNAMES) cannot be read: {error}")
     })?;
     Ok(fds
-        .map(|(fd, name): (RawFd, String)| Passed {
-            // SAFETY: systemd passed these descriptors to this process (`LISTEN_PID` is this
-            // process), for it to own; `PASSED` reads them once, so each has one owner.
-            fd: Some(unsafe { OwnedFd::from_raw_fd(fd) }),
-            name,
+        .map(|(fd, name): (RawFd, String)| {
+            // SAFETY: only asked what it is; not owned, not closed.
+            let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+            let fd = match socket_option(borrowed, libc::SO_TYPE) {
+                // SAFETY: systemd passed this socket to this process (`LISTEN_PID` is this
+                // process), for it to own; `PASSED` reads it once, so it has one owner.
+                Ok(_) => Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) })),
+                Err(error) => Err(format!(
+                    "descriptor {fd}, which systemd passed as `{name}` (LISTEN_FDS), is not a \
+                     socket: {error}"
+                )),
+            };
+            Passed { fd, name }
         })
         .collect())
 }
-
 /// Which passed socket to take.
 enum Which<'a> {
     /// The first one.
@@ -110,29 +125,32 @@ fn take_passed(which: &Which<'_>) -> io::Result<Option<OwnedFd>> {
             ),
         ));
     };
-    match found.fd.take() {
-        Some(fd) => Ok(Some(fd)),
-        None => Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!(
-                "the socket systemd passed as `{}` was taken already",
-                found.name
-            ),
-        )),
+    match &mut found.fd {
+        Ok(fd) => fd.take().map(Some).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "the socket systemd passed as `{}` was taken already",
+                    found.name
+                ),
+            )
+        }),
+        Err(error) => Err(io::Error::new(io::ErrorKind::InvalidInput, error.clone())),
     }
 }
 
-/// A tokio listener on a passed descriptor, once it is known to be a listening TCP socket.
+/// A tokio listener on a passed socket, once it is known to be a listening TCP socket.
 fn listening(fd: OwnedFd) -> io::Result<TcpListener> {
-    let listener = std::net::TcpListener::from(fd);
-    let kind = socket_kind(&listener)?;
-    if kind != (libc::SOCK_STREAM, true) {
+    let kind = socket_option(fd.as_fd(), libc::SO_TYPE)?;
+    let listens = socket_option(fd.as_fd(), libc::SO_ACCEPTCONN)? != 0;
+    if kind != libc::SOCK_STREAM || !listens {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "the socket systemd passed is not a listening TCP socket (ListenStream= with an \
              address or a port in the .socket unit)",
         ));
     }
+    let listener = std::net::TcpListener::from(fd);
     // `local_addr` fails on a Unix socket: not TCP either.
     listener.local_addr().map_err(|error| {
         io::Error::new(
@@ -145,31 +163,25 @@ fn listening(fd: OwnedFd) -> io::Result<TcpListener> {
     TcpListener::from_std(listener)
 }
 
-/// The socket's type, and whether it listens.
+/// An `int` socket option of `fd` (`SO_TYPE`, `SO_ACCEPTCONN`): an error if it is no socket.
 #[allow(unsafe_code)]
-fn socket_kind(socket: &std::net::TcpListener) -> io::Result<(libc::c_int, bool)> {
+fn socket_option(fd: BorrowedFd<'_>, name: libc::c_int) -> io::Result<libc::c_int> {
     use std::os::fd::AsRawFd;
-    let option = |name| {
-        let mut value: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: `value` and `len` are valid for writes of an int, and the descriptor is
-        // open for as long as `socket` is borrowed.
-        let done = unsafe {
-            libc::getsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                name,
-                (&raw mut value).cast(),
-                &mut len,
-            )
-        };
-        match done {
-            0 => Ok(value),
-            _ => Err(io::Error::other(format!(
-                "the descriptor systemd passed is not a socket: {}",
-                io::Error::last_os_error()
-            ))),
-        }
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid for writes of an int, and the descriptor is open for
+    // as long as it is borrowed.
+    let done = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            name,
+            (&raw mut value).cast(),
+            &mut len,
+        )
     };
-    Ok((option(libc::SO_TYPE)?, option(libc::SO_ACCEPTCONN)? != 0))
+    match done {
+        0 => Ok(value),
+        _ => Err(io::Error::last_os_error()),
+    }
 }

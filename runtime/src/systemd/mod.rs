@@ -7,13 +7,15 @@
 //! an abstract `@name`), each run of `#[graceful::main]` or [`Config::run`] tells it, from a
 //! thread of graceful's own that never waits for the runtime:
 //!
-//! - `READY=1` once the service has started: its resources are open and `main`'s body has
-//!   returned `Ok` (the body spawns its tasks and returns), or
+//! - `READY=1` once the service has started, at the first of: `main`'s body returns `Ok` (its
+//!   resources are open, its tasks spawned),
 //!   [`graceful::axum::serve`](https://docs.rs/gracefully/latest/graceful/axum/fn.serve.html)
-//!   has started accepting, or the body called [`Shutdown::mark_started`];
+//!   starts accepting, or the body calls [`Shutdown::mark_started`]. A body that does none of
+//!   these within 10 s gets a warning on the log: systemd fails its start at
+//!   `TimeoutStartSec=`;
 //! - `STATUS=…` as the run advances: `starting`, `serving`, then each step of the stop with
 //!   its cause: `stopping (received SIGTERM): not ready, serving for the drain delay (5s)`,
-//!   `… draining 3 tasks: `http`, `worker` (2)`, `… closing `db``, `… writing the report`;
+//!   ``… draining 3 tasks: `http`, `worker` (2)``, ``… closing `db` ``, `… writing the report`;
 //! - `STOPPING=1` at the trigger, whatever the runtime is doing;
 //! - `EXTEND_TIMEOUT_USEC=…` at the trigger and at every step after it, up to graceful's own
 //!   bound (the deadline, the half second the watchdog gives after it, and a second to exit),
@@ -21,9 +23,11 @@
 //!   drain;
 //! - `WATCHDOG=1` every half `WatchdogSec=` (systemd's `WATCHDOG_USEC`), only while the
 //!   runtime makes progress: both the thread that drives `main`'s body and the lifecycle, and
-//!   the runtime's workers, must have run since the last one. Once every runtime thread is
-//!   blocked systemd stops hearing it, and restarts the service (`Restart=on-watchdog`). Never
-//!   after the shutdown's deadline.
+//!   the runtime's workers, must have run since the last one. Once the thread that drives
+//!   `main`'s body, or every worker, stops running, systemd stops hearing it, and restarts the
+//!   service (`Restart=on-watchdog`). After a miss the heartbeat is read again every eighth of
+//!   the timeout, so that a runtime that runs again in time is heard in time. Never after the
+//!   shutdown's deadline.
 //!
 //! Without `NOTIFY_SOCKET` nothing is sent and nothing runs. A socket that cannot be used is a
 //! warning on graceful's log, never a failure. Messages go out without blocking: one that finds
@@ -50,5 +54,6 @@ mod socket;
 mod status;
 
 pub(crate) use heartbeat::Beating;
+pub(crate) use listen::claim_passed;
 pub use listen::{listener, named_listener};
 pub(crate) use notify::Notifier;

@@ -63,13 +63,16 @@ impl Notifier {
                 .name("graceful-notify".into())
                 .spawn(move || {
                     let watchdog = watchdog.zip(heartbeat);
-                    Thread::new(state, socket, name, watchdog).run(&stop);
+                    Announcer::new(state, socket, name, watchdog).run(&stop);
                 })
         };
         match thread {
             Ok(thread) => {
                 let thread = thread.thread().clone();
                 state.trigger().set_observer(thread.clone());
+                // What happened before the thread could be woken (a trigger, the start) is read
+                // now rather than at its first timeout.
+                thread.unpark();
                 Some(Notifier {
                     stop,
                     thread,
@@ -103,75 +106,139 @@ fn warn(state: &State, message: String) {
     state.log().announce(tracing::Level::WARN, None, message);
 }
 
-/// What the thread has said, and what it owes.
-struct Thread {
-    state: Arc<State>,
-    socket: NotifySocket,
-    name: OsString,
-    /// systemd's watchdog timeout, and the heartbeat that proves progress.
-    watchdog: Option<(Duration, Arc<Heartbeat>)>,
-    /// When the next `WATCHDOG=1` is due, and the heartbeat read at the last one.
-    next_beat: Instant,
-    last_beat: (u64, u64),
+/// What systemd has been told: what a message adds to, once it is sent.
+#[derive(Clone, Default)]
+struct Said {
     ready: bool,
     stopping: bool,
     status: String,
-    /// A message systemd's full queue refused: sent first next time.
-    unsent: String,
-    /// Whether a send failure has been said (once is enough).
-    failed: bool,
 }
 
-impl Thread {
+/// systemd's watchdog, as the thread keeps it.
+struct Watchdog {
+    /// `WatchdogSec=`: a `WATCHDOG=1` is due every half of it.
+    timeout: Duration,
+    heartbeat: Arc<Heartbeat>,
+    /// When the heartbeat is read next.
+    next: Instant,
+    /// The heartbeat read when the last `WATCHDOG=1` went out.
+    last: (u64, u64),
+}
+
+/// What the heartbeat says when it is read.
+enum Beat {
+    NotDue,
+    /// The runtime has not run since the last `WATCHDOG=1`: nothing is sent, and the heartbeat
+    /// is read again soon, so that a runtime that runs again is heard within its timeout.
+    Missed,
+    Alive((u64, u64)),
+}
+
+/// The thread's side: what has been said, and what is owed.
+struct Announcer {
+    state: Arc<State>,
+    socket: NotifySocket,
+    name: OsString,
+    watchdog: Option<Watchdog>,
+    said: Said,
+    /// Whether a send failure has been said (once is enough).
+    failed: bool,
+    /// Since when `main`'s body has run without the service having started, and whether the
+    /// warning that systemd waits for `READY=1` has been given.
+    unstarted_since: Option<Instant>,
+    warned_unstarted: bool,
+}
+
+/// How long `main`'s body may run (its resources open) before the service has started and
+/// the log says that systemd waits for `READY=1`.
+const UNSTARTED_WARNING: Duration = Duration::from_secs(10);
+
+impl Announcer {
     fn new(
         state: Arc<State>,
         socket: NotifySocket,
         name: OsString,
         watchdog: Option<(Duration, Arc<Heartbeat>)>,
     ) -> Self {
-        let last_beat = watchdog.as_ref().map_or((0, 0), |(_, beat)| beat.read());
-        Thread {
-            next_beat: Instant::now() + watchdog.as_ref().map_or(Duration::ZERO, |(t, _)| *t / 2),
+        let watchdog = watchdog.map(|(timeout, heartbeat)| Watchdog {
+            next: Instant::now() + timeout / 2,
+            last: heartbeat.read(),
+            timeout,
+            heartbeat,
+        });
+        Announcer {
             state,
             socket,
             name,
             watchdog,
-            last_beat,
-            ready: false,
-            stopping: false,
-            status: String::new(),
-            unsent: String::new(),
+            said: Said::default(),
             failed: false,
+            unstarted_since: None,
+            warned_unstarted: false,
         }
     }
 
     fn run(mut self, stop: &AtomicBool) {
         while !stop.load(Ordering::Acquire) {
             let now = Instant::now();
-            let message = self.message(now);
-            let retry = self.send(message);
+            let retry = self.announce(now);
+            self.warn_if_unstarted(now);
             std::thread::park_timeout(self.next_wake(now, retry));
         }
     }
 
-    /// Everything owed to systemd now, one assignment per line.
-    fn message(&mut self, now: Instant) -> String {
-        let mut message = std::mem::take(&mut self.unsent);
+    /// Sends what is owed now; returns whether systemd's queue was full (send it again soon).
+    fn announce(&mut self, now: Instant) -> bool {
+        let (message, said) = self.compose(now);
+        let beat = self.beat(now);
+        let mut message = message;
+        if let Beat::Alive(_) = beat {
+            line(&mut message, NotifyState::Watchdog);
+        }
+        if let (Beat::Missed, Some(watchdog)) = (&beat, &mut self.watchdog) {
+            watchdog.next = now + watchdog.heartbeat.every();
+        }
+        if message.is_empty() {
+            return false;
+        }
+        match self.socket.send(&message) {
+            Ok(false) => {
+                // Nothing of it counts as said: the next message is composed again from where
+                // the run is then, not appended to this one (systemd reads the first `STATUS=`
+                // of a message).
+                return true;
+            }
+            Ok(true) => {}
+            Err(error) => self.failed_once(&error),
+        }
+        self.said = said;
+        if let (Beat::Alive(reading), Some(watchdog)) = (beat, &mut self.watchdog) {
+            watchdog.last = reading;
+            watchdog.next = now + watchdog.timeout / 2;
+        }
+        false
+    }
+
+    /// The state's news since what was said, one assignment per line; and what will have been
+    /// said once it is sent.
+    fn compose(&self, now: Instant) -> (String, Said) {
+        let mut message = String::new();
+        let mut said = self.said.clone();
         let deadline = self.state.trigger().deadline();
-        if deadline.is_none() && !self.ready && self.state.main().is_started() {
-            self.ready = true;
+        if deadline.is_none() && !said.ready && self.state.main().is_started() {
+            said.ready = true;
             line(&mut message, NotifyState::Ready);
         }
         let mut extend = false;
-        if deadline.is_some() && !self.stopping {
-            self.stopping = true;
+        if deadline.is_some() && !said.stopping {
+            said.stopping = true;
             extend = true;
             line(&mut message, NotifyState::Stopping);
         }
         let status = one_line(status(&self.state));
-        if status != self.status {
+        if status != said.status {
             line(&mut message, NotifyState::Status(&status));
-            self.status = status;
+            said.status = status;
             extend |= deadline.is_some();
         }
         // Past graceful's own bound: the process ends then, whatever systemd allowed.
@@ -182,54 +249,81 @@ impl Thread {
             // and a `timeout` may be up to a day (systemd reads a 64-bit count).
             let _ = writeln!(message, "EXTEND_TIMEOUT_USEC={usec}");
         }
-        if let Some((timeout, heartbeat)) = &self.watchdog
-            && now >= self.next_beat
-        {
-            self.next_beat = now + *timeout / 2;
-            let beat = heartbeat.read();
-            let alive = beat.0 != self.last_beat.0 && beat.1 != self.last_beat.1;
-            self.last_beat = beat;
-            // Never past the deadline: the watchdog thread ends the process then, and a
-            // process that has not is wedged.
-            if alive && deadline.is_none_or(|deadline| now < deadline) {
-                line(&mut message, NotifyState::Watchdog);
-            }
-        }
-        message
+        (message, said)
     }
 
-    /// Sends `message`; returns whether it must be sent again soon (systemd's queue was full).
-    fn send(&mut self, message: String) -> bool {
-        if message.is_empty() {
-            return false;
+    /// Whether a `WATCHDOG=1` is due, and earned.
+    fn beat(&self, now: Instant) -> Beat {
+        let Some(watchdog) = &self.watchdog else {
+            return Beat::NotDue;
+        };
+        if now < watchdog.next {
+            return Beat::NotDue;
         }
-        match self.socket.send(&message) {
-            Ok(true) => false,
-            Ok(false) => {
-                self.unsent = message;
-                true
-            }
-            Err(error) => {
-                if !self.failed {
-                    self.failed = true;
-                    let name = self.name.to_string_lossy();
-                    warn(
-                        &self.state,
-                        format!("could not notify systemd at NOTIFY_SOCKET={name}: {error}"),
-                    );
-                }
-                false
-            }
+        // Never past the deadline: the watchdog thread ends the process then, and a process
+        // that has not is wedged.
+        if self
+            .state
+            .trigger()
+            .deadline()
+            .is_some_and(|deadline| now >= deadline)
+        {
+            return Beat::Missed;
+        }
+        let reading = watchdog.heartbeat.read();
+        match reading.0 != watchdog.last.0 && reading.1 != watchdog.last.1 {
+            true => Beat::Alive(reading),
+            false => Beat::Missed,
+        }
+    }
+
+    fn failed_once(&mut self, error: &std::io::Error) {
+        if !self.failed {
+            self.failed = true;
+            let name = self.name.to_string_lossy();
+            warn(
+                &self.state,
+                format!("could not notify systemd at NOTIFY_SOCKET={name}: {error}"),
+            );
+        }
+    }
+
+    /// A body that neither returns nor says it has started keeps systemd waiting for
+    /// `READY=1` until `TimeoutStartSec=` fails the unit: the log says why, once.
+    fn warn_if_unstarted(&mut self, now: Instant) {
+        let main = self.state.main();
+        let waiting = !main.is_started()
+            && main.is_running()
+            && self.state.trigger().deadline().is_none()
+            && self.state.provided().opening().is_empty();
+        if !waiting {
+            self.unstarted_since = None;
+            return;
+        }
+        let since = *self.unstarted_since.get_or_insert(now);
+        if !self.warned_unstarted && now.duration_since(since) >= UNSTARTED_WARNING {
+            self.warned_unstarted = true;
+            warn(
+                &self.state,
+                format!(
+                    "systemd waits for READY=1 (NOTIFY_SOCKET is set), and main's body has run \
+                     for {UNSTARTED_WARNING:?} without returning: spawn the server and return, \
+                     or call shutdown.mark_started() once it serves"
+                ),
+            );
         }
     }
 
     fn next_wake(&self, now: Instant, retry: bool) -> Duration {
         let mut wake = Duration::from_secs(3600);
-        if self.watchdog.is_some() {
-            wake = wake.min(self.next_beat.saturating_duration_since(now));
+        if let Some(watchdog) = &self.watchdog {
+            wake = wake.min(watchdog.next.saturating_duration_since(now));
         }
         if self.state.trigger().deadline().is_some() {
             wake = wake.min(SHUTDOWN_REFRESH);
+        }
+        if let Some(since) = self.unstarted_since.filter(|_| !self.warned_unstarted) {
+            wake = wake.min((since + UNSTARTED_WARNING).saturating_duration_since(now));
         }
         if retry {
             wake = wake.min(RETRY);
@@ -258,7 +352,96 @@ fn one_line(status: String) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::net::UnixDatagram;
+
     use super::*;
+    use crate::Config;
+
+    /// What systemd received, without waiting.
+    fn received(receiver: &UnixDatagram) -> Vec<String> {
+        let mut buffer = [0; 4096];
+        let mut lines = Vec::new();
+        while let Ok(len) = receiver.recv(&mut buffer) {
+            let text = String::from_utf8_lossy(&buffer[..len]).into_owned();
+            lines.extend(text.lines().map(str::to_owned));
+        }
+        lines
+    }
+
+    #[test]
+    fn a_runtime_heard_again_after_a_missed_beat_is_told_at_once() {
+        let path =
+            std::env::temp_dir().join(format!("graceful-unit-notify-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let receiver = UnixDatagram::bind(&path).unwrap();
+        receiver.set_nonblocking(true).unwrap();
+        let timeout = Duration::from_secs(8);
+        let heartbeat = Heartbeat::new(timeout / 2);
+        let socket = NotifySocket::open(path.as_os_str()).unwrap();
+        let state = State::new(Config::new());
+        let mut announcer = Announcer::new(
+            state,
+            socket,
+            path.clone().into_os_string(),
+            Some((timeout, heartbeat.clone())),
+        );
+        let start = Instant::now();
+        let at = |secs: u64| start + Duration::from_secs(secs);
+        heartbeat.beat();
+        announcer.announce(at(4));
+        assert!(received(&receiver).contains(&"WATCHDOG=1".to_owned()));
+        // Blocked across the next reading: nothing is said, and the next reading is soon.
+        announcer.announce(at(8));
+        assert_eq!(received(&receiver), Vec::<String>::new());
+        assert_eq!(announcer.next_wake(at(8), false), Duration::from_secs(1));
+        // Running again: heard at that reading, not half a timeout later.
+        heartbeat.beat();
+        announcer.announce(at(9));
+        assert_eq!(received(&receiver), ["WATCHDOG=1"]);
+        assert_eq!(announcer.next_wake(at(9), false), timeout / 2);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_message_refused_by_a_full_queue_is_composed_again_not_appended_to() {
+        let path = std::env::temp_dir().join(format!("graceful-unit-full-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let receiver = UnixDatagram::bind(&path).unwrap();
+        receiver.set_nonblocking(true).unwrap();
+        let state = State::new(Config::new());
+        let socket = NotifySocket::open(path.as_os_str()).unwrap();
+        let mut announcer =
+            Announcer::new(state.clone(), socket, path.clone().into_os_string(), None);
+        assert!(!announcer.announce(Instant::now()));
+        assert_eq!(received(&receiver), ["STATUS=starting"]);
+        // systemd falls behind: its queue fills.
+        let filler = NotifySocket::open(path.as_os_str()).unwrap();
+        while filler.send("X=1").unwrap() {}
+        state.mark_started();
+        assert!(
+            announcer.announce(Instant::now()),
+            "a full queue is retried"
+        );
+        state
+            .trigger()
+            .begin(crate::Cause::Requested("test".into()));
+        assert!(announcer.announce(Instant::now()));
+        // It reads again: one message, from where the run is now.
+        received(&receiver);
+        assert!(!announcer.announce(Instant::now()));
+        let lines = received(&receiver);
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with("STATUS=")).count(),
+            1,
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"STOPPING=1".to_owned()), "{lines:?}");
+        assert!(
+            !lines.contains(&"READY=1".to_owned()),
+            "no READY after the trigger: {lines:?}"
+        );
+        let _ = std::fs::remove_file(&path);
+    }
 
     #[test]
     fn a_status_is_one_line_of_bounded_length() {

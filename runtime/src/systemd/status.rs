@@ -88,6 +88,6 @@ mod tests {
             draining(&live),
             "draining 6 tasks: `http`, `worker` (2), `a`, `b` and 1 more"
         );
-        assert_eq!(draining(&live[..1]), "stopping: draining 1 task: `http`");
+        assert_eq!(draining(&live[..1]), "draining 1 task: `http`");
     }
 }

@@ -44,6 +44,7 @@ impl NotifySocket {
     }
 
     /// A socket in the abstract namespace (`@name`), as older systemd versions use.
+    #[cfg(target_os = "linux")]
     pub fn abstract_named(test: &str) -> NotifySocket {
         use std::os::linux::net::SocketAddrExt;
         let name = format!("graceful-notify-{}-{test}", std::process::id());
