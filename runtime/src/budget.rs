@@ -73,21 +73,22 @@ pub(crate) fn grace_period_fit(config: &Config) -> Option<Result<String, String>
         )),
         None => {
             let most = grace_period.saturating_sub(GRACE + GRACE_MARGIN);
-            let drain_delay = match most <= config.drain_delay {
-                true => format!(
-                    " (and the drain delay, {:?}, below that)",
+            let lower = match (most.is_zero(), most <= config.drain_delay) {
+                (true, _) => String::new(),
+                (false, true) => format!(
+                    "Lower `timeout` to {most:?} or less (and the drain delay, {:?}, below \
+                     that), or ",
                     config.drain_delay
                 ),
-                false => String::new(),
+                (false, false) => format!("Lower `timeout` to {most:?} or less, or "),
             };
             Err(format!(
                 "the shutdown does not fit the platform's grace period: \
                  {GRACE_PERIOD_ENV}={grace_period:?}, but the shutdown may take its timeout ({:?}, \
                  the drain delay of {:?} included) + {GRACE:?} before graceful ends the process + \
                  {GRACE_MARGIN:?} to exit = {needed:?}, and the platform kills the process \
-                 (SIGKILL) at the end of its grace period. Lower `timeout` to {most:?} or \
-                 less{drain_delay}, or raise the grace period by {:?} (Kubernetes' \
-                 terminationGracePeriodSeconds, counting any preStop sleep)",
+                 (SIGKILL) at the end of its grace period. {lower}raise the grace period by \
+                 {:?} (Kubernetes' terminationGracePeriodSeconds, counting any preStop sleep)",
                 config.timeout,
                 config.drain_delay,
                 needed - grace_period,

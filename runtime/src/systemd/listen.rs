@@ -48,8 +48,9 @@ fn read() -> Result<Vec<Passed>, String> {
                 // process), for it to own; `PASSED` reads it once, so it has one owner.
                 Ok(_) => Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) })),
                 Err(error) => Err(format!(
-                    "descriptor {fd}, which systemd passed as `{name}` (LISTEN_FDS), is not a \
-                     socket: {error}"
+                    "LISTEN_FDS and LISTEN_PID say descriptor {fd} (`{name}`) was passed to this \
+                     process, but it is not a socket ({error}): were they left set by a parent \
+                     process?"
                 )),
             };
             Passed { fd, name }

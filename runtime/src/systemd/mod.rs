@@ -24,10 +24,16 @@
 //! - `WATCHDOG=1` every half `WatchdogSec=` (systemd's `WATCHDOG_USEC`), only while the
 //!   runtime makes progress: both the thread that drives `main`'s body and the lifecycle, and
 //!   the runtime's workers, must have run since the last one. Once the thread that drives
-//!   `main`'s body, or every worker, stops running, systemd stops hearing it, and restarts the
-//!   service (`Restart=on-watchdog`). After a miss the heartbeat is read again every eighth of
+//!   `main`'s body, or every worker, is blocked, systemd stops hearing it, and restarts the
+//!   service (`Restart=on-watchdog`). It measures that the runtime runs, not that the
+//!   service's own work moves: an `.await` that never completes (an async deadlock) is not
+//!   seen. After a miss the heartbeat is read again every eighth of
 //!   the timeout, so that a runtime that runs again in time is heard in time. Never after the
 //!   shutdown's deadline.
+//!
+//! One run per process tells systemd it has started: once a run has said `STOPPING=1`, a
+//! later [`Config::run`] in the same process does not say `READY=1` again. The last state of
+//! a run is sent as it ends, so a stop quicker than the thread still reaches systemd.
 //!
 //! Without `NOTIFY_SOCKET` nothing is sent and nothing runs. A socket that cannot be used is a
 //! warning on graceful's log, never a failure. Messages go out without blocking: one that finds

@@ -10,6 +10,7 @@
 use std::ffi::OsString;
 use std::fmt::Write;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use super::heartbeat::Heartbeat;
 use super::socket::NotifySocket;
 use super::status::status;
 use crate::state::State;
+use crate::sync::lock;
 use crate::watchdog::with_grace;
 
 /// How often the status is read again during a shutdown, for the drain's task count.
@@ -39,7 +41,14 @@ pub(crate) struct Notifier {
     stop: Arc<AtomicBool>,
     thread: std::thread::Thread,
     heartbeat: Option<Arc<Heartbeat>>,
+    /// Shared with the thread, for the last message: a run that ends before the thread has
+    /// woken (a quick stop) still tells systemd where it ended.
+    announcer: Arc<Mutex<Announcer>>,
 }
+
+/// Whether a run of this process has told systemd it stops: a later run (`Config::run`
+/// called again) does not say `READY=1` to a manager that is stopping the service.
+static STOPPING_SAID: AtomicBool = AtomicBool::new(false);
 
 impl Notifier {
     /// Starts telling systemd about `state`'s run, if `NOTIFY_SOCKET` says where. A socket
@@ -57,14 +66,17 @@ impl Notifier {
         let watchdog = sd_notify::watchdog_enabled().filter(|usec| !usec.is_zero());
         let heartbeat = watchdog.map(|timeout| Heartbeat::new(timeout / 2));
         let stop = Arc::new(AtomicBool::new(false));
+        let announcer = Arc::new(Mutex::new(Announcer::new(
+            state.clone(),
+            socket,
+            name,
+            watchdog.zip(heartbeat.clone()),
+        )));
         let thread = {
-            let (state, stop, heartbeat) = (state.clone(), stop.clone(), heartbeat.clone());
+            let (announcer, stop) = (announcer.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("graceful-notify".into())
-                .spawn(move || {
-                    let watchdog = watchdog.zip(heartbeat);
-                    Announcer::new(state, socket, name, watchdog).run(&stop);
-                })
+                .spawn(move || run(&announcer, &stop))
         };
         match thread {
             Ok(thread) => {
@@ -77,6 +89,7 @@ impl Notifier {
                     stop,
                     thread,
                     heartbeat,
+                    announcer,
                 })
             }
             Err(error) => {
@@ -98,7 +111,24 @@ impl Notifier {
 impl Drop for Notifier {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
+        // The last message, from here: sending never blocks, and the thread holds the lock
+        // only while it composes and sends.
+        lock(&self.announcer).announce(Instant::now());
         self.thread.unpark();
+    }
+}
+
+/// The thread: reads the run and tells systemd, when woken and on its own timers.
+fn run(announcer: &Mutex<Announcer>, stop: &AtomicBool) {
+    while !stop.load(Ordering::Acquire) {
+        let wake = {
+            let mut announcer = lock(announcer);
+            let now = Instant::now();
+            let retry = announcer.announce(now);
+            announcer.warn_if_unstarted(now);
+            announcer.next_wake(now, retry)
+        };
+        std::thread::park_timeout(wake);
     }
 }
 
@@ -178,15 +208,6 @@ impl Announcer {
         }
     }
 
-    fn run(mut self, stop: &AtomicBool) {
-        while !stop.load(Ordering::Acquire) {
-            let now = Instant::now();
-            let retry = self.announce(now);
-            self.warn_if_unstarted(now);
-            std::thread::park_timeout(self.next_wake(now, retry));
-        }
-    }
-
     /// Sends what is owed now; returns whether systemd's queue was full (send it again soon).
     fn announce(&mut self, now: Instant) -> bool {
         let (message, said) = self.compose(now);
@@ -211,6 +232,9 @@ impl Announcer {
             Ok(true) => {}
             Err(error) => self.failed_once(&error),
         }
+        if said.stopping {
+            STOPPING_SAID.store(true, Ordering::Release);
+        }
         self.said = said;
         if let (Beat::Alive(reading), Some(watchdog)) = (beat, &mut self.watchdog) {
             watchdog.last = reading;
@@ -225,7 +249,9 @@ impl Announcer {
         let mut message = String::new();
         let mut said = self.said.clone();
         let deadline = self.state.trigger().deadline();
-        if deadline.is_none() && !said.ready && self.state.main().is_started() {
+        // Read once: the status and `READY=1` go out together.
+        let started = self.state.main().is_started();
+        if deadline.is_none() && !said.ready && started && !STOPPING_SAID.load(Ordering::Acquire) {
             said.ready = true;
             line(&mut message, NotifyState::Ready);
         }
@@ -235,7 +261,7 @@ impl Announcer {
             extend = true;
             line(&mut message, NotifyState::Stopping);
         }
-        let status = one_line(status(&self.state));
+        let status = one_line(status(&self.state, started));
         if status != said.status {
             line(&mut message, NotifyState::Status(&status));
             said.status = status;
@@ -336,9 +362,13 @@ fn line(message: &mut String, state: NotifyState<'_>) {
     let _ = writeln!(message, "{state}");
 }
 
-/// A status on one line (an error's message may span several), and not too long for it.
+/// A status on one line (an error's message may span several), with no control character
+/// (systemd ignores a whole message that holds a NUL), and not too long.
 fn one_line(status: String) -> String {
-    let mut status = status.replace(['\n', '\r'], " ");
+    let mut status: String = status
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if status.len() > STATUS_LIMIT {
         let mut end = STATUS_LIMIT;
         while !status.is_char_boundary(end) {
@@ -445,7 +475,7 @@ mod tests {
 
     #[test]
     fn a_status_is_one_line_of_bounded_length() {
-        assert_eq!(one_line("a\nb\r\nc".to_owned()), "a b  c");
+        assert_eq!(one_line("a\nb\r\nc\0d\x01".to_owned()), "a b  c d ");
         let long = "é".repeat(STATUS_LIMIT);
         let line = one_line(long);
         assert!(

@@ -2,6 +2,7 @@
 //! read off the lifecycle (`systemctl status` shows it under the unit).
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use crate::progress::Progress;
 use crate::state::State;
@@ -9,10 +10,10 @@ use crate::state::State;
 /// The most task names a status line lists; the rest are counted.
 const NAMES: usize = 4;
 
-/// The status line for where `state` is now.
-pub(super) fn status(state: &State) -> String {
+/// The status line for where `state` is now (`started`: as read with `READY=1`).
+pub(super) fn status(state: &State, started: bool) -> String {
     let Some(triggered) = state.trigger().triggered() else {
-        return match state.main().is_started() {
+        return match started {
             true => "serving".to_owned(),
             false => "starting".to_owned(),
         };
@@ -23,12 +24,12 @@ pub(super) fn status(state: &State) -> String {
         Progress::Building | Progress::Running => {
             format!("shutting down within {:?}", state.config().timeout)
         }
-        Progress::DrainDelay => format!(
-            "not ready, serving for the drain delay ({:?})",
-            state.config().drain_delay
-        ),
+        Progress::DrainDelay => match state.config().drain_delay {
+            Duration::ZERO => "not ready".to_owned(),
+            delay => format!("not ready, serving for the drain delay ({delay:?})"),
+        },
         Progress::Draining => draining(&state.tasks().live_names()),
-        Progress::Stopping => "the drain is over, waiting for aborted tasks to stop".to_owned(),
+        Progress::Stopping => "the drain is over".to_owned(),
         Progress::Closing => match state.resources().closing().as_slice() {
             [] => "closing resources".to_owned(),
             names => format!("closing {}", quoted(names)),

@@ -24,6 +24,20 @@ fn start(scenario: &str, socket: &NotifySocket) -> Service {
     )
 }
 
+/// The extension told with `STOPPING=1`: the 3 s timeout, the watchdog's 0.5 s after it and a
+/// second to exit.
+fn assert_extended(stopping: &common::notify::Message) {
+    let extend: u64 = stopping
+        .get("EXTEND_TIMEOUT_USEC")
+        .unwrap_or_else(|| panic!("no EXTEND_TIMEOUT_USEC with STOPPING=1: {stopping:?}"))
+        .parse()
+        .unwrap();
+    assert!(
+        (3_000_000..=4_500_000).contains(&extend),
+        "EXTEND_TIMEOUT_USEC={extend}"
+    );
+}
+
 fn watchdogs(messages: &[common::notify::Message]) -> usize {
     messages
         .iter()
@@ -49,17 +63,7 @@ fn the_watchdog_stops_once_every_runtime_thread_is_blocked_and_the_stop_is_still
     );
     // Outside the runtime, the stop is still told, with the time graceful needs.
     service.signal(libc::SIGTERM);
-    let stopping = socket.wait_for("STOPPING", SOON);
-    let extend: u64 = stopping
-        .get("EXTEND_TIMEOUT_USEC")
-        .unwrap_or_else(|| panic!("no EXTEND_TIMEOUT_USEC with STOPPING=1: {stopping:?}"))
-        .parse()
-        .unwrap();
-    // The 3 s timeout, the watchdog's 0.5 s after it and a second to exit.
-    assert!(
-        (3_000_000..=4_500_000).contains(&extend),
-        "EXTEND_TIMEOUT_USEC={extend}"
-    );
+    assert_extended(&socket.wait_for("STOPPING", SOON));
     let (exit, _) = service.wait(SOON);
     assert_eq!(exit.code, Some(1), "{}", exit.stderr);
     assert_eq!(
@@ -88,4 +92,71 @@ fn one_blocked_worker_does_not_stop_the_watchdog() {
     let (exit, _) = service.wait(SOON);
     // The blocked worker's task cannot be aborted: the watchdog ends the process.
     assert_eq!(exit.code, Some(1), "{}", exit.stderr);
+}
+
+/// Only the thread that drives `main`'s body and the lifecycle is blocked: the workers run,
+/// but the shutdown could not, and systemd must stop hearing the heartbeat.
+#[test]
+fn the_watchdog_stops_when_the_thread_of_main_is_blocked() {
+    let mut socket = NotifySocket::at_path("body");
+    let mut service = start("body", &socket);
+    socket.wait_for("WATCHDOG", SOON);
+    service.wait_for("body blocked");
+    socket.collect(INTERVAL * 2);
+    let after = socket.collect(INTERVAL * 6);
+    assert_eq!(watchdogs(&after), 0, "{:?}", socket.lines());
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "{}", exit.stderr);
+}
+
+/// Without systemd's watchdog the notify thread has no timer of its own to wake it: the
+/// trigger must, or a service whose every runtime thread is blocked would never say it stops.
+#[test]
+fn the_stop_is_told_while_wedged_without_a_watchdog() {
+    let mut socket = NotifySocket::at_path("nowatchdog");
+    let mut service = Service::start_with(
+        env!("CARGO_BIN_EXE_wedged"),
+        "",
+        &[("NOTIFY_SOCKET", &socket.name)],
+    );
+    socket.wait_for("READY", SOON);
+    service.wait_for("wedged");
+    service.signal(libc::SIGTERM);
+    // Before the process ends (the watchdog thread ends it 0.5 s after the 3 s deadline).
+    assert_extended(&socket.wait_for("STOPPING", Duration::from_secs(3)));
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(1), "{}", exit.stderr);
+}
+
+/// A stop over within milliseconds still reaches systemd whole: the run's end sends its last
+/// state itself rather than leaving it to the thread's next wake.
+#[test]
+fn a_quick_stop_is_told_to_its_end() {
+    for round in 0..5 {
+        let mut socket = NotifySocket::at_path(&format!("quick-{round}"));
+        let mut service = Service::start_with(
+            env!("CARGO_BIN_EXE_wedged"),
+            "quick",
+            &[("NOTIFY_SOCKET", &socket.name)],
+        );
+        socket.wait_for("READY", SOON);
+        service.wait_for("started");
+        service.signal(libc::SIGTERM);
+        let (exit, _) = service.wait(SOON);
+        assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+        socket.collect(Duration::from_millis(200));
+        let lines = socket.lines();
+        assert!(
+            lines.contains(&"STOPPING=1".to_owned()),
+            "round {round}: {lines:?}"
+        );
+        assert!(
+            socket
+                .statuses()
+                .last()
+                .is_some_and(|status| status.ends_with("writing the report")),
+            "round {round}: {lines:?}"
+        );
+    }
 }

@@ -2,8 +2,10 @@
 //! second after the service has started: systemd's watchdog must stop hearing from it, while
 //! a SIGTERM is still answered (`STOPPING=1`) from outside the runtime.
 //!
-//! With `SCENARIO=one`, a single worker blocks: the runtime still makes progress, and the
-//! heartbeat goes on.
+//! With `SCENARIO=quick`, nothing blocks: the run ends at once at its SIGTERM, and its last
+//! state must still reach systemd. With `SCENARIO=one`, a single worker blocks: the runtime still makes progress, and the
+//! heartbeat goes on. With `SCENARIO=body`, only the thread that drives `main`'s body and the
+//! lifecycle blocks: the workers run, yet the lifecycle cannot, and the heartbeat stops.
 
 use std::time::Duration;
 
@@ -14,8 +16,17 @@ use graceful_lifecycle_tests::{event, scenario};
 async fn main(shutdown: Shutdown) {
     shutdown.mark_started();
     event("started");
+    if scenario() == "quick" {
+        // A stop that is over before the notify thread has looked again.
+        shutdown.cancelled().await;
+        return;
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let block = || std::thread::sleep(Duration::from_secs(600));
+    if scenario() == "body" {
+        event("body blocked");
+        block();
+    }
     if scenario() == "one" {
         shutdown.spawn("blocker", async move { block() });
         event("one worker blocked");
