@@ -34,17 +34,7 @@ struct Service {
 
 impl Service {
     async fn start(dir: &Path, env: &[(&str, &str)]) -> Service {
-        let mut child = tokio::process::Command::new(example())
-            .env("ADDR", "127.0.0.1:0")
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/service.db", dir.display()),
-            )
-            .env("LOG_FORMAT", "text")
-            .env("RUST_LOG", "info")
-            .env("GRACEFUL_TIMEOUT", "15s")
-            .env_remove("GRACEFUL_DRAIN_DELAY")
-            .env_remove("WORKERS")
+        let mut child = tokio::process::Command::from(example::command(dir))
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

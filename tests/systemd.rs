@@ -15,7 +15,7 @@ mod example;
 #[path = "lifecycle/tests/common/notify.rs"]
 mod notify;
 
-use example::{example, scratch};
+use example::scratch;
 use notify::NotifySocket;
 
 const SOON: Duration = Duration::from_secs(30);
@@ -30,21 +30,8 @@ struct Service {
 impl Service {
     fn start(test: &str, env: &[(&str, &str)], prepare: impl FnOnce(&mut Command)) -> Service {
         let dir = scratch(test);
-        let mut command = Command::new(example());
+        let mut command = example::command(&dir);
         command
-            .env("ADDR", "127.0.0.1:0")
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/service.db", dir.display()),
-            )
-            .env("LOG_FORMAT", "text")
-            .env("RUST_LOG", "info")
-            .env("GRACEFUL_TIMEOUT", "15s")
-            .env_remove("GRACEFUL_DRAIN_DELAY")
-            .env_remove("GRACEFUL_GRACE_PERIOD")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("LISTEN_FDS")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

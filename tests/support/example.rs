@@ -43,3 +43,25 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
 }
+
+/// The example, set up as the tests run it: on a free port, with its database in `dir`, text
+/// logs at `info`, a 15 s timeout, and none of the settings the environment may carry.
+pub fn command(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(example());
+    command
+        .env("ADDR", "127.0.0.1:0")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/service.db", dir.display()),
+        )
+        .env("LOG_FORMAT", "text")
+        .env("RUST_LOG", "info")
+        .env("GRACEFUL_TIMEOUT", "15s")
+        .env_remove("GRACEFUL_DRAIN_DELAY")
+        .env_remove("GRACEFUL_GRACE_PERIOD")
+        .env_remove("WORKERS")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("LISTEN_FDS");
+    command
+}
