@@ -9,8 +9,7 @@
 
 use std::ffi::OsString;
 use std::fmt::Write;
-use std::sync::Arc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
