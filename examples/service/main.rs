@@ -20,7 +20,7 @@
 //! Environment: `ADDR` (default `127.0.0.1:8080`, unless systemd passed a socket), `DATABASE_URL` (default
 //! `sqlite://data/service.db`, created on first run), `WORKERS` (default 4), `LOG_FORMAT=json`,
 //! `LOG_FILE` (log to a file instead of stdout), `RUST_LOG`, and graceful's `GRACEFUL_TIMEOUT`
-//! / `GRACEFUL_DRAIN_DELAY`.
+//! / `GRACEFUL_DRAIN_DELAY` / `GRACEFUL_GRACE_PERIOD`.
 
 mod app;
 mod audit;

@@ -25,7 +25,7 @@
 //!   runtime makes progress: both the thread that drives `main`'s body and the lifecycle, and
 //!   the runtime's workers, must have run since the last one. Once the thread that drives
 //!   `main`'s body, or every worker, is blocked, systemd stops hearing it, and restarts the
-//!   service (`Restart=on-watchdog`). It measures that the runtime runs, not that the
+//!   service (with `Restart=on-failure` or `on-watchdog`). It measures that the runtime runs, not that the
 //!   service's own work moves: an `.await` that never completes (an async deadlock) is not
 //!   seen. After a miss the heartbeat is read again every eighth of
 //!   the timeout, so that a runtime that runs again in time is heard in time. Never after the
