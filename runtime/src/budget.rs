@@ -52,7 +52,7 @@ pub(crate) fn warning(config: &Config, reserve: Duration) -> Option<String> {
 /// timeout 25s − 2.5s kept for the closes (2.25s) and the aborted tasks' stop (250ms)".
 pub(crate) fn arithmetic(config: &Config, reserve: Duration) -> String {
     let cut = drain_cut(config, reserve);
-    let drain = config.timeout - config.drain_delay - cut;
+    let drain = longest_drain(config, reserve);
     format!(
         "drain delay {:?} + drain up to {drain:?} = timeout {:?} − {cut:?} kept for the closes \
          ({:?}) and the aborted tasks' stop ({STOP_BUDGET:?})",
@@ -60,6 +60,11 @@ pub(crate) fn arithmetic(config: &Config, reserve: Duration) -> String {
         config.timeout,
         cut.saturating_sub(STOP_BUDGET),
     )
+}
+
+/// The longest the drain may take: what the timeout leaves after the drain delay and the cut.
+pub(crate) fn longest_drain(config: &Config, reserve: Duration) -> Duration {
+    config.timeout - config.drain_delay - drain_cut(config, reserve)
 }
 
 /// How the shutdown fits the platform's grace period (`GRACEFUL_GRACE_PERIOD`), if one is

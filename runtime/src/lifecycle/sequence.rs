@@ -220,7 +220,7 @@ fn log_budget(state: &State, resources: usize) {
     let config = state.config();
     let (timeout, drain_delay) = (config.timeout, config.drain_delay);
     let reserve = state.resources().reserved();
-    let drain_cut = budget::drain_cut(config, reserve);
+    let drain = budget::longest_drain(config, reserve);
     let arithmetic = budget::arithmetic(config, reserve);
     let fit = budget::grace_period_fit(config);
     let fits = match &fit {
@@ -235,7 +235,7 @@ fn log_budget(state: &State, resources: usize) {
             target: "graceful",
             timeout_ms = timeout.as_millis() as u64,
             drain_delay_ms = drain_delay.as_millis() as u64,
-            drain_ms = (timeout - drain_delay - drain_cut).as_millis() as u64,
+            drain_ms = drain.as_millis() as u64,
             resources,
             "service starting; shutdown budget: {arithmetic}{fits}",
         );

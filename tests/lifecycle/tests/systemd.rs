@@ -160,3 +160,28 @@ fn a_quick_stop_is_told_to_its_end() {
         );
     }
 }
+
+/// A body that neither returns nor marks itself started keeps systemd waiting for `READY=1`
+/// until its start times out: after 10 s the log says why, and nothing says READY.
+#[test]
+fn a_body_that_never_starts_gets_a_warning_and_no_ready() {
+    let mut socket = NotifySocket::at_path("unstarted");
+    let mut service = Service::start_with(
+        env!("CARGO_BIN_EXE_wedged"),
+        "unstarted",
+        &[("NOTIFY_SOCKET", &socket.name)],
+    );
+    service.wait_for("running");
+    socket.wait_for("STATUS", SOON);
+    // 10 s in.
+    service.wait_for("log: systemd waits for READY=1");
+    service.signal(libc::SIGTERM);
+    let (exit, _) = service.wait(SOON);
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+    socket.collect(Duration::from_millis(200));
+    assert!(
+        !socket.lines().contains(&"READY=1".to_owned()),
+        "{:?}",
+        socket.lines()
+    );
+}

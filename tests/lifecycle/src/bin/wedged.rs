@@ -2,7 +2,8 @@
 //! second after the service has started: systemd's watchdog must stop hearing from it, while
 //! a SIGTERM is still answered (`STOPPING=1`) from outside the runtime.
 //!
-//! With `SCENARIO=quick`, nothing blocks: the run ends at once at its SIGTERM, and its last
+//! With `SCENARIO=unstarted`, the body runs on without returning or marking itself started:
+//! systemd would wait for `READY=1`, and the log says so. With `SCENARIO=quick`, nothing blocks: the run ends at once at its SIGTERM, and its last
 //! state must still reach systemd. With `SCENARIO=one`, a single worker blocks: the runtime still makes progress, and the
 //! heartbeat goes on. With `SCENARIO=body`, only the thread that drives `main`'s body and the
 //! lifecycle blocks: the workers run, yet the lifecycle cannot, and the heartbeat stops.
@@ -11,9 +12,37 @@ use std::time::Duration;
 
 use graceful::Shutdown;
 use graceful_lifecycle_tests::{event, scenario};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::{Layer, Registry};
+
+/// Prints each warning as `event log: {message}`.
+struct Lines;
+
+impl<S: tracing::Subscriber> Layer<S> for Lines {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if *event.metadata().level() != tracing::Level::WARN {
+            return;
+        }
+        event.record(
+            &mut |field: &tracing::field::Field, value: &dyn std::fmt::Debug| {
+                if field.name() == "message" {
+                    graceful_lifecycle_tests::event(format!("log: {value:?}"));
+                }
+            },
+        );
+    }
+}
 
 #[graceful::main(timeout = "3s", worker_threads = 2)]
 async fn main(shutdown: Shutdown) {
+    if scenario() == "unstarted" {
+        // graceful's warnings as event lines, for the test to wait for.
+        let _ = tracing::subscriber::set_global_default(Registry::default().with(Lines));
+        // A body that is its own server and never says it has started.
+        event("running");
+        shutdown.cancelled().await;
+        return;
+    }
     shutdown.mark_started();
     event("started");
     if scenario() == "quick" {
