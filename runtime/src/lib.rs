@@ -22,6 +22,7 @@ mod error;
 mod exit;
 mod in_process;
 mod items;
+mod latch;
 mod lifecycle;
 mod log;
 mod main_status;

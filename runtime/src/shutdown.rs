@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::latch::Latch;
 use crate::state::State;
 use crate::{Cause, Outcome, Readiness, Resource};
 
@@ -106,11 +107,7 @@ impl Shutdown {
     /// # });
     /// ```
     pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.state
-            .trigger()
-            .cancel_token()
-            .clone()
-            .cancelled_owned()
+        Latch::wait(self.state.trigger().cancelled_latch().clone())
     }
 
     /// Resolves at the trigger: the moment readiness fails, before the drain delay. The future
@@ -132,11 +129,7 @@ impl Shutdown {
     /// # });
     /// ```
     pub fn triggered(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.state
-            .trigger()
-            .trigger_token()
-            .clone()
-            .cancelled_owned()
+        Latch::wait(self.state.trigger().triggered_latch().clone())
     }
 
     /// `true` from the trigger on. A single atomic load: cheap enough for every request.
@@ -250,7 +243,7 @@ impl Shutdown {
         }
         tokio::select! {
             biased;
-            () = self.state.trigger().cancel_token().cancelled() => None,
+            () = Latch::wait(&**self.state.trigger().cancelled_latch()) => None,
             output = future => Some(output),
         }
     }

@@ -2,15 +2,17 @@
 //! follows) and the *cancel* (the end of the drain delay, when work stops being taken).
 //!
 //! "Are we shutting down?" is asked on hot paths (every request, every job), so it is one
-//! atomic load: `CancellationToken::is_cancelled` takes a mutex (tokio-rs/tokio#7775).
+//! atomic load: `CancellationToken::is_cancelled` takes a mutex (tokio-rs/tokio#7775). And the
+//! tasks waiting for either moment wait on a [`Latch`], which wakes many of them for less.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::Cause;
+use crate::latch::Latch;
 use crate::signals::Waker;
 
 const TRIGGERED: u8 = 0b01;
@@ -20,9 +22,11 @@ pub(crate) struct Trigger {
     /// From the trigger to the deadline.
     timeout: Duration,
     flags: AtomicU8,
-    /// Fired at the trigger: wakes the lifecycle.
-    trigger_token: CancellationToken,
-    /// Fired at the cancel: tasks stop taking work. Handed out by `Shutdown::token`.
+    /// Opened at the trigger: wakes the lifecycle and `Shutdown::triggered`.
+    triggered_latch: Arc<Latch>,
+    /// Opened at the cancel: tasks stop taking work (`Shutdown::cancelled`).
+    cancelled_latch: Arc<Latch>,
+    /// Cancelled at the cancel too, for `Shutdown::token`.
     cancel_token: CancellationToken,
     triggered: OnceLock<Triggered>,
     /// Wakes the watchdog, which then bounds the shutdown by its deadline.
@@ -48,7 +52,8 @@ impl Trigger {
         Trigger {
             timeout,
             flags: AtomicU8::new(0),
-            trigger_token: CancellationToken::new(),
+            triggered_latch: Arc::default(),
+            cancelled_latch: Arc::default(),
             cancel_token: CancellationToken::new(),
             triggered: OnceLock::new(),
             watchdog: OnceLock::new(),
@@ -93,7 +98,7 @@ impl Trigger {
             return false;
         }
         self.flags.fetch_or(TRIGGERED, Ordering::AcqRel);
-        self.trigger_token.cancel();
+        self.triggered_latch.open();
         // The watchdog bounds the rest by the deadline, whatever the runtime does.
         if let Some(watchdog) = self.watchdog.get() {
             watchdog.wake();
@@ -105,7 +110,10 @@ impl Trigger {
     /// Asks tasks to stop taking work (the end of the drain delay).
     pub(crate) fn cancel(&self) {
         self.flags.fetch_or(CANCELLED, Ordering::AcqRel);
+        // The token first: its few waiters (code written against tokio-util) are woken at the
+        // same moment as the latch's many.
         self.cancel_token.cancel();
+        self.cancelled_latch.open();
     }
 
     /// What started shutdown, once it has.
@@ -142,9 +150,14 @@ impl Trigger {
         }
     }
 
-    /// Cancelled at the trigger.
-    pub(crate) fn trigger_token(&self) -> &CancellationToken {
-        &self.trigger_token
+    /// Opened at the trigger.
+    pub(crate) fn triggered_latch(&self) -> &Arc<Latch> {
+        &self.triggered_latch
+    }
+
+    /// Opened at the cancel.
+    pub(crate) fn cancelled_latch(&self) -> &Arc<Latch> {
+        &self.cancelled_latch
     }
 
     /// Cancelled at the cancel.

@@ -21,6 +21,7 @@ use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::exit::OUTPUT_BUDGET;
 use crate::in_process::Step;
 use crate::items::{self, Dependency, ItemResource, Provides};
+use crate::latch::Latch;
 use crate::log;
 use crate::progress::Progress;
 use crate::report::{Phase, ResourceOutcome, ResourceReport};
@@ -246,7 +247,7 @@ fn log_budget(state: &State, resources: usize) {
 async fn running<'a, F: Future<Output = MainEnd<'a>>>(state: &State, body: &mut Body<'_, 'a, F>) {
     body.alongside(async {
         tokio::select! {
-            () = state.trigger().trigger_token().cancelled() => {}
+            () = Latch::wait(&**state.trigger().triggered_latch()) => {}
             () = state.tasks().wait() => { state.trigger().begin(Cause::Completed); }
         }
     })

@@ -13,6 +13,7 @@ mod live;
 mod refused;
 mod tally;
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -45,7 +46,6 @@ pub(crate) struct TaskGroup {
     /// runtime is built, which is after the group exists (the signal handlers, and so the
     /// state they reach, come first).
     runtime: OnceLock<Handle>,
-    spawned: AtomicU64,
     live: LiveTasks,
     tallies: Tallies,
     failures: Mutex<Vec<TaskFailure>>,
@@ -66,7 +66,6 @@ impl TaskGroup {
             tracker,
             closes,
             runtime: OnceLock::new(),
-            spawned: AtomicU64::new(0),
             live: LiveTasks::default(),
             tallies: Tallies::default(),
             failures: Mutex::default(),
@@ -152,8 +151,10 @@ impl TaskGroup {
                  graceful::test::shutdown() inside a Tokio runtime to spawn on it",
         );
         let tally = self.tallies.of(name);
-        let seed = self.spawned.fetch_add(1, Ordering::Relaxed);
-        let reserved = match self.live.reserve(seed, tally, close_scope::is_current) {
+        let reserved = match self
+            .live
+            .reserve(shard_seed(), tally, close_scope::is_current)
+        {
             Ok(reserved) => reserved,
             Err(tally) => return refuse(self, &tally, future, runtime),
         };
@@ -176,6 +177,25 @@ impl TaskGroup {
         self.live.fill(reserved.key, handle.abort_handle());
         handle
     }
+}
+
+/// Which shard of the live tasks a spawn takes, per spawning thread: each thread goes round the
+/// shards on its own count, so that spawns share no counter, from its own starting point, so that
+/// two spawning threads rarely take the same shard at once.
+fn shard_seed() -> u64 {
+    static THREADS: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static NEXT: Cell<Option<u64>> = const { Cell::new(None) };
+    }
+    NEXT.try_with(|next| {
+        let seed = next
+            .get()
+            .unwrap_or_else(|| THREADS.fetch_add(1, Ordering::Relaxed).wrapping_mul(5));
+        next.set(Some(seed.wrapping_add(1)));
+        seed
+    })
+    // Only while the thread is exiting.
+    .unwrap_or(0)
 }
 
 /// A spawn the group no longer takes (its drain has ended): counted as aborted and dropped

@@ -1,8 +1,9 @@
 //! Per-name counters of the task group: what the report says about the tasks of each name.
 //!
 //! A task holds its name's tally (one `Arc`) and bumps an atomic counter when it ends, so
-//! finishing a task never takes a lock; looking a name up takes one at spawn, held for a hash
-//! lookup.
+//! finishing a task never takes a lock. Looking a name up takes one, held for a hash lookup,
+//! unless the spawning thread's last spawn of this group had the same name: a service spawns
+//! the same few names over and over (`"request"`, `"job"`), and then the spawn takes no lock.
 //!
 //! Memory is bounded by the tasks alive, not by the names ever seen: the first
 //! [`NAMED_TALLIES`] names keep a tally of their own for the whole run, and a later name's
@@ -10,6 +11,7 @@
 //! names every job apart (`format!("job-{id}")`) keeps its report exact in sum, and flat in size.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,8 +32,9 @@ pub(super) struct Tally {
     succeeded: AtomicU64,
     failed: AtomicU64,
     aborted: AtomicU64,
-    /// Tasks of this tally that have not ended. Raised only under the names' lock, so that a
-    /// tally found at zero there has no task left and none to come.
+    /// Tasks of this tally that have not ended, counted only for a tally that `folds` (the
+    /// others never need it). Raised only under the names' lock, so that a tally found at zero
+    /// there has no task left and none to come.
     live: AtomicU64,
     /// Whether it is folded into the aggregate when `live` falls to zero (it came after the
     /// first `NAMED_TALLIES` names).
@@ -65,9 +68,27 @@ impl Tally {
 }
 
 /// Every name spawned so far (or the aggregate of those folded).
-#[derive(Default)]
 pub(super) struct Tallies {
     names: Mutex<Names>,
+    /// Tells this group's tallies from another's in a thread's [`LAST`] (a process may run
+    /// several groups, one after the other or at once).
+    id: u64,
+}
+
+thread_local! {
+    /// The tally this thread looked up last, with its group's id: one that never folds, so it
+    /// stays its name's tally for the group's whole run.
+    static LAST: RefCell<Option<(u64, Arc<Tally>)>> = const { RefCell::new(None) };
+}
+
+impl Default for Tallies {
+    fn default() -> Self {
+        static GROUPS: AtomicU64 = AtomicU64::new(0);
+        Tallies {
+            names: Mutex::default(),
+            id: GROUPS.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -94,9 +115,27 @@ impl Tallies {
 
     /// The tally of `name` for one more task, created at the name's first spawn.
     pub(super) fn of(&self, name: TaskName) -> Arc<Tally> {
+        let last = LAST.try_with(|last| match &*last.borrow() {
+            Some((id, tally)) if *id == self.id && tally.name == name => Some(tally.clone()),
+            _ => None,
+        });
+        if let Ok(Some(tally)) = last {
+            return tally;
+        }
+        let tally = self.look_up(name);
+        if !tally.folds {
+            // Fails only while the thread is exiting: the next spawn looks up again.
+            let _ = LAST.try_with(|last| *last.borrow_mut() = Some((self.id, tally.clone())));
+        }
+        tally
+    }
+
+    fn look_up(&self, name: TaskName) -> Arc<Tally> {
         let mut names = self.names();
         if let Some(tally) = names.by_name.get(&*name) {
-            tally.live.fetch_add(1, Ordering::Relaxed);
+            if tally.folds {
+                tally.live.fetch_add(1, Ordering::Relaxed);
+            }
             return tally.clone();
         }
         let rank = names.next_rank;
@@ -117,7 +156,7 @@ impl Tallies {
     /// Counts `tasks` tasks of `tally` as ended. Every task of a tally ends exactly once.
     pub(super) fn end(&self, tally: &Arc<Tally>, ending: Ending, tasks: u64) {
         tally.counter(ending).fetch_add(tasks, Ordering::Relaxed);
-        if tally.live.fetch_sub(tasks, Ordering::AcqRel) == tasks && tally.folds {
+        if tally.folds && tally.live.fetch_sub(tasks, Ordering::AcqRel) == tasks {
             self.fold(tally);
         }
     }
