@@ -1,13 +1,14 @@
 //! Build cost to a user: a hello service with `#[graceful::main]` against the same with
-//! `#[tokio::main]`, each a fresh crate of its own: a cold `cargo build --release`, and the
-//! rebuild after touching `main.rs`. Also which major versions of syn the user's tree holds.
+//! `#[tokio::main]`, with the shutdown written by hand, and with the two peers, each a fresh
+//! crate of its own: a cold `cargo build --release`, and the rebuild after touching `main.rs`.
+//! Also which major versions of syn the user's tree holds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use crate::Rounds;
-use crate::stats::{PAIR_HEADER, Pair};
+use crate::stats::{PAIR_HEADER, Pair, SIDES_HEADER, Sides};
 
 const REPOSITORY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -57,6 +58,68 @@ async fn main() {
     token.cancel();
     tracker.close();
     if tokio::time::timeout(Duration::from_secs(30), tracker.wait()).await.is_err() {
+        std::process::exit(1);
+    }
+}
+"#;
+
+const TOKIO_GRACEFUL_MANIFEST: &str = r#"[package]
+name = "hello"
+version = "0.1.0"
+edition = "2024"
+
+[dependencies]
+tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal", "time"] }
+tokio-graceful = "0.2.2"
+"#;
+
+const TOKIO_GRACEFUL_MAIN: &str = r#"use std::time::Duration;
+
+#[tokio::main]
+async fn main() {
+    let shutdown = tokio_graceful::Shutdown::default();
+    println!("hello");
+    shutdown.spawn_task_fn(|guard| async move {
+        guard.cancelled().await;
+        println!("bye");
+    });
+    if shutdown.shutdown_with_limit(Duration::from_secs(30)).await.is_err() {
+        std::process::exit(1);
+    }
+}
+"#;
+
+const TOKIO_GRACEFUL_SHUTDOWN_MANIFEST: &str = r#"[package]
+name = "hello"
+version = "0.1.0"
+edition = "2024"
+
+[dependencies]
+tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal", "time"] }
+tokio-graceful-shutdown = "0.20.0"
+"#;
+
+const TOKIO_GRACEFUL_SHUTDOWN_MAIN: &str = r#"use std::convert::Infallible;
+use std::time::Duration;
+
+use tokio_graceful_shutdown::{SubsystemBuilder, SubsystemHandle, Toplevel};
+
+async fn hello(subsystem: &mut SubsystemHandle) -> Result<(), Infallible> {
+    subsystem.on_shutdown_requested().await;
+    println!("bye");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    println!("hello");
+    let stopped = Toplevel::new(async |top: &mut SubsystemHandle| {
+        top.start(SubsystemBuilder::new("hello", hello));
+    })
+    .catch_signals()
+    .handle_shutdown_requests(Duration::from_secs(30))
+    .await;
+    if stopped.is_err() {
         std::process::exit(1);
     }
 }
@@ -178,34 +241,55 @@ pub fn run(rounds: Rounds) {
     let graceful_dir = create("graceful", &graceful_manifest(), GRACEFUL_MAIN);
     let tokio_dir = create("tokio", TOKIO_MANIFEST, TOKIO_MAIN);
     let by_hand_dir = create("by-hand", HAND_WRITTEN_MANIFEST, HAND_WRITTEN_MAIN);
+    let tokio_graceful_dir = create(
+        "tokio-graceful",
+        TOKIO_GRACEFUL_MANIFEST,
+        TOKIO_GRACEFUL_MAIN,
+    );
+    let tokio_graceful_shutdown_dir = create(
+        "tokio-graceful-shutdown",
+        TOKIO_GRACEFUL_SHUTDOWN_MANIFEST,
+        TOKIO_GRACEFUL_SHUTDOWN_MAIN,
+    );
     println!(
-        "Three fresh crates in `{}`, each printing hello and waiting for a signal: \
-         `#[graceful::main]` (graceful by path, default features); the baseline, a plain \
-         `#[tokio::main]` (tokio with `rt-multi-thread`, `macros`, `signal`); and, for \
-         reference, the same shutdown written by hand (`CancellationToken`, `TaskTracker`, a \
-         deadline: tokio-util and tokio's `time`). Cold is `cargo build --release` into an \
-         empty target directory (sources already downloaded); rebuild is the same after \
-         touching `main.rs`.\n",
+        "Five fresh crates in `{}`, each printing hello and waiting for a signal: \
+         `#[graceful::main]` (graceful by path, default features); a plain `#[tokio::main]` \
+         (tokio with `rt-multi-thread`, `macros`, `signal`); the same shutdown written by hand \
+         (`CancellationToken`, `TaskTracker`, a deadline: tokio-util and tokio's `time`), the \
+         baseline of the second table; and the same on tokio-graceful and on \
+         tokio-graceful-shutdown. Cold is `cargo build --release` into an empty target \
+         directory (sources already downloaded); rebuild is the same after touching \
+         `main.rs`.\n",
         graceful_dir.parent().expect("a parent").display()
     );
     let mut cold_pair = Pair::default();
-    let mut cold_by_hand = Pair::default();
+    let mut cold_sides = Sides::default();
     let cold_rounds = rounds.0.div_ceil(3);
     for _ in 0..cold_rounds {
         let graceful = cold(&graceful_dir);
         cold_pair.graceful.push(graceful);
-        cold_by_hand.graceful.push(graceful);
+        cold_sides.graceful.push(graceful);
         cold_pair.baseline.push(cold(&tokio_dir));
-        cold_by_hand.baseline.push(cold(&by_hand_dir));
+        cold_sides.baseline.push(cold(&by_hand_dir));
+        cold_sides.tokio_graceful.push(cold(&tokio_graceful_dir));
+        cold_sides
+            .tokio_graceful_shutdown
+            .push(cold(&tokio_graceful_shutdown_dir));
     }
     let mut rebuild_pair = Pair::default();
-    let mut rebuild_by_hand = Pair::default();
+    let mut rebuild_sides = Sides::default();
     for _ in 0..rounds.0 {
         let graceful = rebuild(&graceful_dir);
         rebuild_pair.graceful.push(graceful);
-        rebuild_by_hand.graceful.push(graceful);
+        rebuild_sides.graceful.push(graceful);
         rebuild_pair.baseline.push(rebuild(&tokio_dir));
-        rebuild_by_hand.baseline.push(rebuild(&by_hand_dir));
+        rebuild_sides.baseline.push(rebuild(&by_hand_dir));
+        rebuild_sides
+            .tokio_graceful
+            .push(rebuild(&tokio_graceful_dir));
+        rebuild_sides
+            .tokio_graceful_shutdown
+            .push(rebuild(&tokio_graceful_shutdown_dir));
     }
     let graceful_tree = tree(&graceful_dir);
     let tokio_tree = tree(&tokio_dir);
@@ -224,14 +308,6 @@ pub fn run(rounds: Rounds) {
         rebuild_pair.row("release rebuild after touching main.rs (s)", 2, 1.10)
     );
     println!(
-        "{}",
-        cold_by_hand.row("cold, against the hand-written shutdown (s)", 2, 1.15)
-    );
-    println!(
-        "{}",
-        rebuild_by_hand.row("rebuild, against the hand-written shutdown (s)", 2, 1.10)
-    );
-    println!(
         "| crates in the tree (plain; by hand {}) | {} | {} | | |",
         by_hand_tree.len(),
         graceful_tree.len(),
@@ -247,6 +323,20 @@ pub fn run(rounds: Rounds) {
         } else {
             "**missed**"
         }
+    );
+    println!("Against the shutdown written by hand, with the peers:\n");
+    println!("{SIDES_HEADER}");
+    println!(
+        "{}",
+        cold_sides.row(
+            &format!("cold release build, {cold_rounds} rounds (s)"),
+            2,
+            1.15
+        )
+    );
+    println!(
+        "{}\n",
+        rebuild_sides.row("release rebuild after touching main.rs (s)", 2, 0.85)
     );
     let added = |tree: &[String], base: &[String]| -> String {
         tree.iter()

@@ -37,11 +37,27 @@ impl Service {
             || path.to_owned(),
             |name| name.to_string_lossy().into_owned(),
         );
+        Self::launch(path, name, args, None)
+    }
+
+    /// Starts the suite's own binary as the service of the peer workload `peer`
+    /// (`peers::serve`).
+    pub fn start_peer(peer: &str, args: &[String]) -> Service {
+        let suite = std::env::current_exe().expect("the suite's own path");
+        let path = suite.to_str().expect("a UTF-8 path");
+        Self::launch(path, peer.to_owned(), args, Some(peer))
+    }
+
+    fn launch(path: &str, name: String, args: &[String], peer: Option<&str>) -> Service {
         // What the services log (graceful announces the signal) is kept aside, for failures.
         let stderr = std::env::temp_dir().join(format!("graceful-bench-{name}.stderr"));
         let stderr_file = std::fs::File::create(&stderr).expect("create the stderr file");
         let started = Instant::now();
-        let mut child = Command::new(path)
+        let mut command = Command::new(path);
+        if let Some(peer) = peer {
+            command.env(crate::peers::PEER, peer);
+        }
+        let mut child = command
             .args(args)
             // The user's settings would change what is measured.
             .env_remove("RUST_LOG")

@@ -4,12 +4,14 @@
 //!
 //! `cargo bench -p graceful-benches` runs every section; name sections to run only those:
 //! `cargo bench -p graceful-benches -- spawn http http2 grpc`. `--quick` runs fewer rounds.
-//! The report is markdown on stdout, in the shape of BENCHMARKS.md.
+//! The report is markdown on stdout, in the shape of BENCHMARKS.md. The two best-known peers
+//! (tokio-graceful, tokio-graceful-shutdown) run the same workloads, as further columns.
 
 mod build_cost;
 mod child;
 mod hot_path;
 mod http;
+mod peers;
 mod shutdown;
 mod spawn_join;
 mod stats;
@@ -34,6 +36,11 @@ const SECTIONS: &[Section] = &[
 ];
 
 fn main() {
+    // Started again as a peer's service (see `peers`).
+    if let Ok(peer) = std::env::var(peers::PEER) {
+        peers::serve(&peer);
+        return;
+    }
     // `cargo bench` passes `--bench`; anything else not a flag names a section.
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|arg| arg == "--quick");

@@ -1,9 +1,9 @@
 //! Shutdown latency, start-up time and peak memory of a real process with N parked tasks and
 //! 10 resources: from a real SIGTERM to the exit, from exec to `ready`, and `ru_maxrss`.
 
-use crate::Rounds;
 use crate::child::{Service, settle};
-use crate::stats::{PAIR_HEADER, Pair, Samples};
+use crate::stats::{SIDES_HEADER, Samples, Sides};
+use crate::{Rounds, peers};
 
 const GRACEFUL: &str = env!("CARGO_BIN_EXE_parked_graceful");
 const BASELINE: &str = env!("CARGO_BIN_EXE_parked_baseline");
@@ -17,8 +17,7 @@ struct Run {
     peak_rss: f64,
 }
 
-fn run_once(binary: &str, tasks: usize) -> Run {
-    let mut service = Service::start(binary, &[tasks.to_string()]);
+fn run_once(mut service: Service, tasks: usize) -> Run {
     let ready = service.wait_for("ready");
     let startup = service.started.elapsed();
     let spawning_us: f64 = ready
@@ -37,69 +36,119 @@ fn run_once(binary: &str, tasks: usize) -> Run {
     }
 }
 
+/// The four services of a round, in the order they run.
+#[derive(Clone, Copy)]
+enum Side {
+    Graceful,
+    Baseline,
+    TokioGraceful,
+    TokioGracefulShutdown,
+}
+
+const SIDES: [Side; 4] = [
+    Side::Graceful,
+    Side::Baseline,
+    Side::TokioGraceful,
+    Side::TokioGracefulShutdown,
+];
+
+fn run_side(side: Side, tasks: usize) -> Run {
+    match side {
+        Side::Graceful => run_once(Service::start(GRACEFUL, &[tasks.to_string()]), tasks),
+        Side::Baseline => run_once(Service::start(BASELINE, &[tasks.to_string()]), tasks),
+        Side::TokioGraceful => run_once(
+            Service::start_peer(peers::PARKED_TOKIO_GRACEFUL, &[tasks.to_string()]),
+            tasks,
+        ),
+        Side::TokioGracefulShutdown => run_once(
+            Service::start_peer(peers::PARKED_TOKIO_GRACEFUL_SHUTDOWN, &[tasks.to_string()]),
+            tasks,
+        ),
+    }
+}
+
+fn samples(sides: &mut Sides, side: Side) -> &mut Samples {
+    match side {
+        Side::Graceful => &mut sides.graceful,
+        Side::Baseline => &mut sides.baseline,
+        Side::TokioGraceful => &mut sides.tokio_graceful,
+        Side::TokioGracefulShutdown => &mut sides.tokio_graceful_shutdown,
+    }
+}
+
+/// The issue 17 targets for graceful's ratio to the baseline: SIGTERM → exit by size.
+const EXIT_TARGETS: [f64; 3] = [0.95, 0.90, 0.85];
+
 pub fn run(rounds: Rounds) {
     println!("## Shutdown, start-up and memory: a real process, N parked tasks, 10 resources\n");
     println!(
         "`parked_graceful N` (`#[graceful::main]`, ten `#[resource(order = 1..=10)]`, N tasks on \
          `shutdown.cancelled()`) against `parked_baseline N` (`#[tokio::main]`, a \
-         `CancellationToken`, a `TaskTracker`, the same resources closed in reverse by hand). \
-         Each round starts both, waits for `ready`, lets the tasks park, sends SIGTERM and \
-         reaps with wait4(2).\n"
+         `CancellationToken`, a `TaskTracker`, the same resources closed in reverse by hand), \
+         and the same service on tokio-graceful (N tasks on their guard's `cancelled()`, \
+         `shutdown_with_limit`) and on tokio-graceful-shutdown (N subsystems on \
+         `on_shutdown_requested()` under a `Toplevel` catching the signals). Each round starts \
+         the four in turn, waits for `ready`, lets the tasks park, sends SIGTERM and reaps \
+         with wait4(2). Ratios are to the baseline, per round.\n"
     );
-    println!("{PAIR_HEADER}");
-    let mut startup_100k = Pair::default();
-    let mut spawning_100k = Pair::default();
-    let mut rss = [Pair::default(), Pair::default()];
+    println!("{SIDES_HEADER}");
+    let mut startup_100k = Sides::default();
+    let mut spawning_100k = Sides::default();
+    let mut rss = [Sides::default(), Sides::default()];
     for (size_index, &tasks) in SIZES.iter().enumerate() {
-        let mut shutdown = Pair::default();
+        let mut shutdown = Sides::default();
         for _ in 0..rounds.0 {
-            let graceful = run_once(GRACEFUL, tasks);
-            let baseline = run_once(BASELINE, tasks);
-            shutdown.graceful.push(graceful.shutdown_ms);
-            shutdown.baseline.push(baseline.shutdown_ms);
-            if tasks == 100_000 {
-                startup_100k.graceful.push(graceful.startup_ms);
-                startup_100k.baseline.push(baseline.startup_ms);
-                spawning_100k.graceful.push(graceful.spawning_ms);
-                spawning_100k.baseline.push(baseline.spawning_ms);
-            }
-            if size_index == 0 || tasks == 100_000 {
-                let slot = usize::from(tasks == 100_000);
-                rss[slot].graceful.push(graceful.peak_rss);
-                rss[slot].baseline.push(baseline.peak_rss);
+            for side in SIDES {
+                let run = run_side(side, tasks);
+                samples(&mut shutdown, side).push(run.shutdown_ms);
+                if tasks == 100_000 {
+                    samples(&mut startup_100k, side).push(run.startup_ms);
+                    samples(&mut spawning_100k, side).push(run.spawning_ms);
+                }
+                if size_index == 0 || tasks == 100_000 {
+                    let slot = usize::from(tasks == 100_000);
+                    samples(&mut rss[slot], side).push(run.peak_rss);
+                }
             }
         }
         println!(
             "{}",
-            shutdown.row(&format!("SIGTERM → exit, N = {tasks} (ms)"), 2, 1.05)
+            shutdown.row(
+                &format!("SIGTERM → exit, N = {tasks} (ms)"),
+                2,
+                EXIT_TARGETS[size_index]
+            )
         );
     }
     println!(
         "{}",
-        startup_100k.row("exec → ready, N = 100000 (ms)", 1, 1.10)
+        startup_100k.row("exec → ready, N = 100000 (ms)", 1, 1.05)
     );
     println!(
-        "| of which the spawn loop, N = 100000 (ms) | {} | {} | {} | |",
-        spawning_100k.graceful.show(1),
-        spawning_100k.baseline.show(1),
-        spawning_100k.ratios().show(3)
+        "{}",
+        spawning_100k.detail_row("of which the spawn loop, N = 100000 (ms)", 1)
     );
     // Bytes per task: the peak with 100,000 tasks less the median peak with one, per round.
     let per_task = |with: &Samples, without: &Samples| {
         let base = without.median();
         Samples(with.0.iter().map(|peak| (peak - base) / 99_999.0).collect())
     };
-    let memory = Pair {
-        graceful: per_task(&rss[1].graceful, &rss[0].graceful),
-        baseline: per_task(&rss[1].baseline, &rss[0].baseline),
-    };
+    let mut memory = Sides::default();
+    for side in SIDES {
+        let with = samples(&mut rss[1], side).clone();
+        let without = samples(&mut rss[0], side).clone();
+        *samples(&mut memory, side) = per_task(&with, &without);
+    }
     println!(
         "{}",
-        memory.row("peak RSS per parked task (bytes)", 0, 1.10)
+        memory.row("peak RSS per parked task (bytes)", 0, 1.05)
     );
+    let mib = |samples: &Samples| Samples(samples.0.iter().map(|b| b / 1048576.0).collect());
     println!(
-        "| peak RSS, N = 1 (MiB) | {} | {} | | |\n",
-        Samples(rss[0].graceful.0.iter().map(|b| b / 1048576.0).collect()).show(2),
-        Samples(rss[0].baseline.0.iter().map(|b| b / 1048576.0).collect()).show(2),
+        "| peak RSS, N = 1 (MiB) | {} | {} | | {} | {} | |\n",
+        mib(&rss[0].graceful).show(2),
+        mib(&rss[0].baseline).show(2),
+        mib(&rss[0].tokio_graceful).show(2),
+        mib(&rss[0].tokio_graceful_shutdown).show(2),
     );
 }

@@ -93,6 +93,63 @@ impl Pair {
 
 pub const PAIR_HEADER: &str = "| measure | graceful, median (min–max) | baseline, median (min–max) | ratio, median (min–max) | target |\n|---|---|---|---|---|";
 
+/// graceful, the baseline and the two peers (issue 17), measured in interleaved rounds. Each is
+/// given as its ratio to the baseline per round; a peer not measured on a row has no samples.
+#[derive(Clone, Debug, Default)]
+pub struct Sides {
+    pub graceful: Samples,
+    pub baseline: Samples,
+    pub tokio_graceful: Samples,
+    pub tokio_graceful_shutdown: Samples,
+}
+
+pub const SIDES_HEADER: &str = "| measure | graceful, median (min–max) | baseline, median (min–max) | graceful ratio | tokio-graceful ratio | tokio-graceful-shutdown ratio | target for graceful |\n|---|---|---|---|---|---|---|";
+
+impl Sides {
+    fn ratio_to_baseline(&self, side: &Samples) -> String {
+        if side.0.is_empty() {
+            return "—".to_owned();
+        }
+        Pair {
+            graceful: side.clone(),
+            baseline: self.baseline.clone(),
+        }
+        .ratios()
+        .show(3)
+    }
+
+    /// A table row for a cost (lower is better); the verdict is graceful's median ratio
+    /// against `ceiling`.
+    pub fn row(&self, what: &str, digits: usize, ceiling: f64) -> String {
+        let graceful = Pair {
+            graceful: self.graceful.clone(),
+            baseline: self.baseline.clone(),
+        };
+        let verdict = if graceful.ratios().median() <= ceiling {
+            "met"
+        } else {
+            "**missed**"
+        };
+        self.format_row(what, digits, &format!("≤ {ceiling:.2}× {verdict}"))
+    }
+
+    /// A row of detail, with no target.
+    pub fn detail_row(&self, what: &str, digits: usize) -> String {
+        self.format_row(what, digits, "")
+    }
+
+    fn format_row(&self, what: &str, digits: usize, target: &str) -> String {
+        format!(
+            "| {what} | {} | {} | {} | {} | {} | {target} |",
+            self.graceful.show(digits),
+            self.baseline.show(digits),
+            self.ratio_to_baseline(&self.graceful),
+            self.ratio_to_baseline(&self.tokio_graceful),
+            self.ratio_to_baseline(&self.tokio_graceful_shutdown),
+        )
+    }
+}
+
 /// The date, the machine and the toolchain, for the report's header.
 pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
