@@ -21,6 +21,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -62,6 +63,7 @@ impl Latch {
     }
 
     /// Opens the latch and wakes every wait parked on it. Calls after the first do nothing.
+    /// Never panics.
     pub(crate) fn open(&self) {
         if self.open.swap(true, Ordering::AcqRel) {
             return;
@@ -70,7 +72,9 @@ impl Latch {
             let wakers = std::mem::take(&mut lock(&shard.0).wakers);
             // Outside the lock: a wake schedules a task, which may take a scheduler lock.
             for waker in wakers.into_iter().flatten() {
-                waker.wake();
+                // A waker of the user's own making that panics must not leave the waits after
+                // it asleep, nor unwind into the trigger (which the watchdog's thread calls).
+                let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
             }
         }
     }
@@ -208,6 +212,30 @@ mod tests {
         latch.open();
         assert_eq!(count.0.load(Ordering::SeqCst), 60, "opened once");
         assert!(poll(&mut Latch::wait(&*latch), &waker).is_ready());
+    }
+
+    struct Panics;
+
+    impl Wake for Panics {
+        fn wake(self: Arc<Self>) {
+            panic!("a waker that panics");
+        }
+    }
+
+    #[test]
+    fn a_waker_that_panics_leaves_no_other_wait_asleep() {
+        let latch = Latch::default();
+        let panics = Waker::from(Arc::new(Panics));
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let counts = Waker::from(count.clone());
+        let mut first = Latch::wait(&latch);
+        assert!(poll(&mut first, &panics).is_pending());
+        let mut others: Vec<_> = (0..15).map(|_| Latch::wait(&latch)).collect();
+        for wait in &mut others {
+            assert!(poll(wait, &counts).is_pending());
+        }
+        latch.open();
+        assert_eq!(count.0.load(Ordering::SeqCst), 15);
     }
 
     #[test]

@@ -187,15 +187,14 @@ fn shard_seed() -> u64 {
     thread_local! {
         static NEXT: Cell<Option<u64>> = const { Cell::new(None) };
     }
-    NEXT.try_with(|next| {
+    // A `const` cell without a destructor: readable until the thread's very end.
+    NEXT.with(|next| {
         let seed = next
             .get()
             .unwrap_or_else(|| THREADS.fetch_add(1, Ordering::Relaxed).wrapping_mul(5));
         next.set(Some(seed.wrapping_add(1)));
         seed
     })
-    // Only while the thread is exiting.
-    .unwrap_or(0)
 }
 
 /// A spawn the group no longer takes (its drain has ended): counted as aborted and dropped

@@ -2,8 +2,10 @@
 //!
 //! A task holds its name's tally (one `Arc`) and bumps an atomic counter when it ends, so
 //! finishing a task never takes a lock. Looking a name up takes one, held for a hash lookup,
-//! unless the spawning thread's last spawn of this group had the same name: a service spawns
+//! unless the tally this thread looked up last is that name's in this group: a service spawns
 //! the same few names over and over (`"request"`, `"job"`), and then the spawn takes no lock.
+//! (Each thread remembers one tally, of any group, and only one of the first
+//! [`NAMED_TALLIES`] names: a spawn in another group replaces it, a later name's does not.)
 //!
 //! Memory is bounded by the tasks alive, not by the names ever seen: the first
 //! [`NAMED_TALLIES`] names keep a tally of their own for the whole run, and a later name's
