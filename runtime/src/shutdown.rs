@@ -243,7 +243,7 @@ impl Shutdown {
         }
         tokio::select! {
             biased;
-            () = Latch::wait(&**self.state.trigger().cancelled_latch()) => None,
+            () = Latch::wait(self.state.trigger().cancelled_latch().clone()) => None,
             output = future => Some(output),
         }
     }

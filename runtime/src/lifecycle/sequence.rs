@@ -247,7 +247,7 @@ fn log_budget(state: &State, resources: usize) {
 async fn running<'a, F: Future<Output = MainEnd<'a>>>(state: &State, body: &mut Body<'_, 'a, F>) {
     body.alongside(async {
         tokio::select! {
-            () = Latch::wait(&**state.trigger().triggered_latch()) => {}
+            () = Latch::wait(state.trigger().triggered_latch().clone()) => {}
             () = state.tasks().wait() => { state.trigger().begin(Cause::Completed); }
         }
     })
