@@ -56,6 +56,10 @@ pub(super) async fn run(state: &Arc<State>, startup: Startup<'_>, main: MainFn<'
             return Report::failed_start(problems, state.config().timeout);
         }
     };
+    // A process's closes run off the runtime: their thread is made now, not at the close.
+    if state.in_process().is_none() {
+        state.resources().prepare_closer();
+    }
     let mut body = start(state, items, main);
     running(state, &mut body).await;
 
@@ -91,6 +95,7 @@ pub(super) async fn run(state: &Arc<State>, startup: Startup<'_>, main: MainFn<'
     // 6. Close, and what the closes spawned.
     let close_started = Instant::now();
     let (resources, close_panic) = close(state, deadline).await;
+    state.resources().release_closer();
     let (late, late_unstopped) = close_tasks(state, deadline, &unstopped).await;
     stragglers.extend(late);
     unstopped.extend(late_unstopped);

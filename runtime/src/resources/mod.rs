@@ -4,13 +4,14 @@
 //!   teardown; [`Close`] is how a type closes (`close`).
 //! - [`ResourceSpec`] is how the attribute names and orders it; `registry` keeps each one
 //!   registered with its close, and `teardown` closes them, group by group, off the runtime's
-//!   workers.
+//!   workers, the first group on a thread made before it is needed (`standby`).
 //! - `provided` holds the resources declared on functions by type, for the parameters of
 //!   later resources and of `main` (opened by `crate::items`).
 
 mod close;
 mod provided;
 mod registry;
+mod standby;
 mod teardown;
 
 use std::fmt;

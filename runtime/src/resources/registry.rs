@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::standby::Standby;
 use super::teardown::{self, CloseFn, Closer, Entry};
 use super::{Resource, ResourceSpec};
 use crate::budget::{self, DEFAULT_CLOSE_RESERVE};
@@ -57,6 +58,8 @@ pub(crate) struct Resources {
     abandoned: Arc<Mutex<Vec<ResourceReport>>>,
     /// Whether the startup warning about budgets past what the drain can give was logged.
     warned: AtomicBool,
+    /// The thread the first close will run on, made as a process's run starts.
+    standby: Standby,
 }
 
 impl Resources {
@@ -70,6 +73,7 @@ impl Resources {
             closing: Arc::default(),
             abandoned: Arc::default(),
             warned: AtomicBool::new(false),
+            standby: Standby::default(),
         }
     }
 
@@ -140,6 +144,17 @@ impl Resources {
 
     /// Closes every resource but those that carry telemetry, group by group, within
     /// `deadline`.
+    /// Makes the thread the first close will run on, ahead of the close (a process's run,
+    /// whose closes always run off the runtime). See `standby`.
+    pub(crate) fn prepare_closer(&self) {
+        self.standby.start();
+    }
+
+    /// Lets the thread made by [`prepare_closer`](Self::prepare_closer) go, if no close took it.
+    pub(crate) fn release_closer(&self) {
+        self.standby.release();
+    }
+
     pub(crate) async fn close_all(&self, deadline: Instant, closer: Closer) -> Vec<ResourceReport> {
         let entries = std::mem::take(&mut *lock(&self.entries));
         self.close_groups(entries, deadline, closer).await
@@ -180,7 +195,17 @@ impl Resources {
     ) -> Vec<ResourceReport> {
         let groups = in_closing_order(entries);
         let (closing, abandoned) = (self.closing.clone(), self.abandoned.clone());
-        teardown::close_all(groups, deadline, closer, &self.log, closing, abandoned).await
+        let log = &self.log;
+        teardown::close_all(
+            groups,
+            deadline,
+            closer,
+            &self.standby,
+            log,
+            closing,
+            abandoned,
+        )
+        .await
     }
 
     /// The end of a test's run that a second signal forced: each resource in closing order,

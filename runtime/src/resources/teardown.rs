@@ -22,6 +22,7 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 use tokio_util::sync::CancellationToken;
 
 use super::Stage;
+use super::standby::Standby;
 use crate::BoxError;
 use crate::catch_unwind::{CatchUnwind, panic_message};
 use crate::log::Log;
@@ -92,6 +93,7 @@ pub(super) async fn close_all(
     groups: Groups,
     deadline: Instant,
     closer: Closer,
+    standby: &Standby,
     log: &Log,
     closing: Arc<Mutex<Vec<&'static str>>>,
     abandoned: Arc<Mutex<Vec<ResourceReport>>>,
@@ -117,7 +119,7 @@ pub(super) async fn close_all(
         abandoned,
         done: false,
     };
-    let mut closer = start_closer(&teardown, 0);
+    let mut closer = start_first_closer(&teardown, standby);
     loop {
         let check = teardown.next_check();
         tokio::select! {
@@ -181,6 +183,20 @@ impl Drop for StopOnDrop {
         drop(sequence);
         self.teardown.stopped.cancel();
         lock(&self.abandoned).extend(reports);
+    }
+}
+
+/// The first closer, on the thread made ahead for it if there is one (off the runtime).
+fn start_first_closer(teardown: &Arc<Teardown>, standby: &Standby) -> JoinHandle<Option<()>> {
+    if teardown.closer != Closer::OffTheRuntime {
+        return start_closer(teardown, 0);
+    }
+    let close = close_scope::enter(teardown.clone().closer(0));
+    let close = teardown.stopped.clone().run_until_cancelled_owned(close);
+    let runtime = Handle::current();
+    match standby.run(Box::new(move || runtime.block_on(close))) {
+        Ok(closing) => closing,
+        Err(close) => tokio::task::spawn_blocking(close),
     }
 }
 
