@@ -39,8 +39,9 @@ impl Latch {
         if self.open.swap(true, Ordering::AcqRel) {
             return;
         }
-        // Only a waker of the user's own making can panic here; the waits after it in tokio's
-        // list are then not woken (as with any `Notify`), and the panic goes no further.
+        // Only a waker of the user's own making can panic here. The waits after it in tokio's
+        // list are then not woken (as with any `Notify`: they resolve when next polled, at
+        // the latest when the deadline aborts their task), and the panic goes no further.
         let _ = catch_unwind(AssertUnwindSafe(|| self.waiters.notify_waiters()));
     }
 
@@ -50,7 +51,11 @@ impl Latch {
     pub(crate) fn wait(latch: Arc<Latch>) -> Wait {
         // Created before the flag is first read: see the module's comment.
         let notified = latch.waiters.clone().notified_owned();
-        Wait { latch, notified }
+        Wait {
+            latch,
+            notified,
+            parked: false,
+        }
     }
 }
 
@@ -60,6 +65,8 @@ pin_project_lite::pin_project! {
         latch: Arc<Latch>,
         #[pin]
         notified: OwnedNotified,
+        // Whether `notified` has been polled and is in tokio's list.
+        parked: bool,
     }
 }
 
@@ -69,8 +76,14 @@ impl Future for Wait {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
         if this.latch.is_open() {
+            // Parked and woken by the open: polled once more, `notified` learns it was
+            // notified, so that its drop need not take the `Notify`'s lock to leave the list.
+            if *this.parked {
+                let _ = this.notified.poll(cx);
+            }
             return Poll::Ready(());
         }
+        *this.parked = true;
         this.notified.poll(cx)
     }
 }

@@ -5,6 +5,7 @@
 //! atomic load: `CancellationToken::is_cancelled` takes a mutex (tokio-rs/tokio#7775). And the
 //! tasks waiting for either moment wait on a [`Latch`], which wakes many of them for less.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -111,8 +112,9 @@ impl Trigger {
     pub(crate) fn cancel(&self) {
         self.flags.fetch_or(CANCELLED, Ordering::AcqRel);
         // The token first: its few waiters (code written against tokio-util) are woken at the
-        // same moment as the latch's many.
-        self.cancel_token.cancel();
+        // same moment as the latch's many. A waker of the user's own making that panics stops
+        // the token's wakes (tokio-util lets it through), never the latch's opening.
+        let _ = catch_unwind(AssertUnwindSafe(|| self.cancel_token.cancel()));
         self.cancelled_latch.open();
     }
 

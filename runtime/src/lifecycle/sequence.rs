@@ -56,10 +56,12 @@ pub(super) async fn run(state: &Arc<State>, startup: Startup<'_>, main: MainFn<'
             return Report::failed_start(problems, state.config().timeout);
         }
     };
-    // A process's closes run off the runtime: their thread is made now, not at the close.
-    if state.in_process().is_none() {
-        state.resources().prepare_closer();
-    }
+    // A process's closes run off the runtime: their thread is made now, not at the close. Let
+    // go as the run ends, however it ends.
+    let _closer = state
+        .in_process()
+        .is_none()
+        .then(|| state.resources().prepare_closer());
     let mut body = start(state, items, main);
     running(state, &mut body).await;
 
@@ -95,7 +97,6 @@ pub(super) async fn run(state: &Arc<State>, startup: Startup<'_>, main: MainFn<'
     // 6. Close, and what the closes spawned.
     let close_started = Instant::now();
     let (resources, close_panic) = close(state, deadline).await;
-    state.resources().release_closer();
     let (late, late_unstopped) = close_tasks(state, deadline, &unstopped).await;
     stragglers.extend(late);
     unstopped.extend(late_unstopped);

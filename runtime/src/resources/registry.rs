@@ -62,6 +62,15 @@ pub(crate) struct Resources {
     standby: Standby,
 }
 
+/// Lets the prepared closer's thread go when dropped (see [`Resources::prepare_closer`]).
+pub(crate) struct PreparedCloser<'a>(&'a Standby);
+
+impl Drop for PreparedCloser<'_> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
 impl Resources {
     pub(crate) fn new(config: Config, log: Log) -> Self {
         Resources {
@@ -142,19 +151,17 @@ impl Resources {
         reserve(&lock(&self.entries)) + reserve(&lock(&self.telemetry))
     }
 
+    /// Makes the thread the first close will run on, ahead of the close (a process's run,
+    /// whose closes always run off the runtime; see `standby`). The thread is let go, if no
+    /// close took it, when the guard is dropped: the run's end, or its unwinding, which must
+    /// not leave the runtime's drop waiting for a thread blocked on its channel.
+    pub(crate) fn prepare_closer(&self) -> PreparedCloser<'_> {
+        self.standby.start();
+        PreparedCloser(&self.standby)
+    }
+
     /// Closes every resource but those that carry telemetry, group by group, within
     /// `deadline`.
-    /// Makes the thread the first close will run on, ahead of the close (a process's run,
-    /// whose closes always run off the runtime). See `standby`.
-    pub(crate) fn prepare_closer(&self) {
-        self.standby.start();
-    }
-
-    /// Lets the thread made by [`prepare_closer`](Self::prepare_closer) go, if no close took it.
-    pub(crate) fn release_closer(&self) {
-        self.standby.release();
-    }
-
     pub(crate) async fn close_all(&self, deadline: Instant, closer: Closer) -> Vec<ResourceReport> {
         let entries = std::mem::take(&mut *lock(&self.entries));
         self.close_groups(entries, deadline, closer).await

@@ -182,6 +182,9 @@ struct Announcer {
 /// the log says that systemd waits for `READY=1`.
 const UNSTARTED_WARNING: Duration = Duration::from_secs(10);
 
+/// How often a run not started yet is looked at again, for that warning.
+const UNSTARTED_RECHECK: Duration = Duration::from_secs(1);
+
 impl Announcer {
     fn new(
         state: Arc<State>,
@@ -350,6 +353,15 @@ impl Announcer {
         if let Some(since) = self.unstarted_since.filter(|_| !self.warned_unstarted) {
             wake = wake.min((since + UNSTARTED_WARNING).saturating_duration_since(now));
         }
+        // Until the service has started (or the warning is out), look again now and then:
+        // main's body may begin to run, or its resources finish opening, with nothing that
+        // wakes this thread, and the wait for the warning starts only once it is seen.
+        if !self.warned_unstarted
+            && !self.state.main().is_started()
+            && self.state.trigger().deadline().is_none()
+        {
+            wake = wake.min(UNSTARTED_RECHECK);
+        }
         if retry {
             wake = wake.min(RETRY);
         }
@@ -408,6 +420,8 @@ mod tests {
         let heartbeat = Heartbeat::new(timeout / 2);
         let socket = NotifySocket::open(path.as_os_str()).unwrap();
         let state = State::new(Config::new());
+        // A service that has started: only the watchdog sets the next wake.
+        state.mark_started();
         let mut announcer = Announcer::new(
             state,
             socket,
