@@ -12,13 +12,8 @@ use crate::stats::{PAIR_HEADER, Pair, SIDES_HEADER, Sides};
 
 const REPOSITORY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
-const TOKIO_MANIFEST: &str = r#"[package]
-name = "hello"
-version = "0.1.0"
-edition = "2024"
-
-[dependencies]
-tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal"] }
+/// The `[dependencies]` of a hello crate (see [`manifest`]).
+const TOKIO_DEPENDENCIES: &str = r#"tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal"] }
 "#;
 
 const TOKIO_MAIN: &str = r#"#[tokio::main]
@@ -29,13 +24,7 @@ async fn main() {
 }
 "#;
 
-const HAND_WRITTEN_MANIFEST: &str = r#"[package]
-name = "hello"
-version = "0.1.0"
-edition = "2024"
-
-[dependencies]
-tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal", "time"] }
+const HAND_WRITTEN_DEPENDENCIES: &str = r#"tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal", "time"] }
 tokio-util = { version = "0.7.16", features = ["rt"] }
 "#;
 
@@ -63,13 +52,7 @@ async fn main() {
 }
 "#;
 
-const TOKIO_GRACEFUL_MANIFEST: &str = r#"[package]
-name = "hello"
-version = "0.1.0"
-edition = "2024"
-
-[dependencies]
-tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal", "time"] }
+const TOKIO_GRACEFUL_DEPENDENCIES: &str = r#"tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal", "time"] }
 tokio-graceful = "0.2.2"
 "#;
 
@@ -89,13 +72,7 @@ async fn main() {
 }
 "#;
 
-const TOKIO_GRACEFUL_SHUTDOWN_MANIFEST: &str = r#"[package]
-name = "hello"
-version = "0.1.0"
-edition = "2024"
-
-[dependencies]
-tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal", "time"] }
+const TOKIO_GRACEFUL_SHUTDOWN_DEPENDENCIES: &str = r#"tokio = { version = "1.47", features = ["rt-multi-thread", "macros", "signal", "time"] }
 tokio-graceful-shutdown = "0.20.0"
 "#;
 
@@ -136,15 +113,22 @@ async fn main(shutdown: graceful::Shutdown) {
 }
 "#;
 
+/// A hello crate's manifest, with `dependencies` as its `[dependencies]`.
+fn manifest(dependencies: &str) -> String {
+    format!(
+        "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [dependencies]\n{dependencies}"
+    )
+}
+
 fn graceful_manifest() -> String {
     let repository = Path::new(REPOSITORY)
         .canonicalize()
         .expect("the repository");
-    format!(
-        "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-         [dependencies]\ngracefully = {{ path = {:?} }}\n",
+    manifest(&format!(
+        "gracefully = {{ path = {:?} }}\n",
         repository.display().to_string()
-    )
+    ))
 }
 
 /// Writes a hello crate; it starts from the repository's lock file, so both build the very
@@ -239,16 +223,20 @@ fn syn_majors(crates: &[String]) -> Vec<String> {
 pub fn run(rounds: Rounds) {
     println!("## Build cost to a user: a hello service\n");
     let graceful_dir = create("graceful", &graceful_manifest(), GRACEFUL_MAIN);
-    let tokio_dir = create("tokio", TOKIO_MANIFEST, TOKIO_MAIN);
-    let by_hand_dir = create("by-hand", HAND_WRITTEN_MANIFEST, HAND_WRITTEN_MAIN);
+    let tokio_dir = create("tokio", &manifest(TOKIO_DEPENDENCIES), TOKIO_MAIN);
+    let by_hand_dir = create(
+        "by-hand",
+        &manifest(HAND_WRITTEN_DEPENDENCIES),
+        HAND_WRITTEN_MAIN,
+    );
     let tokio_graceful_dir = create(
         "tokio-graceful",
-        TOKIO_GRACEFUL_MANIFEST,
+        &manifest(TOKIO_GRACEFUL_DEPENDENCIES),
         TOKIO_GRACEFUL_MAIN,
     );
     let tokio_graceful_shutdown_dir = create(
         "tokio-graceful-shutdown",
-        TOKIO_GRACEFUL_SHUTDOWN_MANIFEST,
+        &manifest(TOKIO_GRACEFUL_SHUTDOWN_DEPENDENCIES),
         TOKIO_GRACEFUL_SHUTDOWN_MAIN,
     );
     println!(
