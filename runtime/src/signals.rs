@@ -11,6 +11,10 @@
 //!
 //! The kernel itself keeps at most one pending instance of a standard signal: a second SIGTERM
 //! sent before the first was delivered is merged by the kernel, before any handler can count it.
+//! And delivery is not yet handling: the kernel takes a signal off the pending set before its
+//! handler runs, so a SIGINT sent just after a SIGTERM was delivered can be handled, and heard,
+//! first (on another thread, or nested in the SIGTERM's handler before it writes). The two are
+//! then reported, and the forced exit's code chosen, in the order they were heard.
 
 use std::fmt;
 use std::time::Duration;

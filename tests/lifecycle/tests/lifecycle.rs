@@ -49,8 +49,11 @@ fn sigint_is_a_clean_shutdown_too() {
 fn a_second_sigint_during_the_drain_exits_at_once_with_130() {
     let mut service = Service::start(SERVICE, "slow_drain");
     service.wait_for("ready");
-    // The SIGINT is a signal of its own once the SIGTERM has been delivered.
-    service.signal_delivered(libc::SIGTERM);
+    // Sent once the SIGTERM has been heard. Only then is it second: the kernel takes a signal
+    // off the pending set before its handler runs, and a SIGINT sent in between can be handled
+    // first (on another thread, or nested in the SIGTERM's handler before it writes).
+    service.signal(libc::SIGTERM);
+    service.wait_for("draining");
     service.signal(libc::SIGINT);
     let (exit, elapsed) = service.wait(SOON);
     assert_eq!(exit.code, Some(130), "stderr:\n{}", exit.stderr);

@@ -81,6 +81,8 @@ async fn main(shutdown: Shutdown) -> Result<(), BoxError> {
             }
             "slow_drain" => {
                 other.cancelled().await;
+                // The first signal has been heard: a test sends its second after this.
+                event("draining");
                 tokio::time::sleep(Duration::from_secs(3)).await;
             }
             _ => other.cancelled().await,
