@@ -209,6 +209,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_threads_last_tally_is_reused_only_for_its_own_name_and_group() {
+        let (one, two) = (Tallies::default(), Tallies::default());
+        for _ in 0..3 {
+            let job = one.of("job".into());
+            one.end(&job, Ending::Succeeded, 1);
+            // The same name in another group, on the same thread: that group's own tally.
+            let other = two.of("job".into());
+            two.end(&other, Ending::Failed, 1);
+            let request = one.of("request".into());
+            one.end(&request, Ending::Aborted, 1);
+        }
+        // The name spawned again at once: the thread's last tally, the same one.
+        let (first, again) = (one.of("job".into()), one.of("job".into()));
+        assert!(Arc::ptr_eq(&first, &again));
+        one.end(&first, Ending::Succeeded, 1);
+        one.end(&again, Ending::Succeeded, 1);
+        let lines = |tallies: &Tallies| -> Vec<(String, u64, u64, u64)> {
+            let reports = tallies.reports().into_iter();
+            reports
+                .map(|r| (r.name, r.succeeded, r.failed, r.aborted))
+                .collect()
+        };
+        assert_eq!(
+            lines(&one),
+            [("job".into(), 5, 0, 0), ("request".into(), 0, 0, 3)]
+        );
+        assert_eq!(lines(&two), [("job".into(), 0, 3, 0)]);
+    }
+
+    #[test]
     fn names_past_the_cap_are_folded_when_their_last_task_ends() {
         let tallies = Tallies::default();
         let first = tallies.of("first".into());
