@@ -146,8 +146,13 @@ fn a_signal_between_the_run_and_its_exit_does_not_change_a_clean_exit_code() {
     service.signal(libc::SIGTERM);
     let (exit, _) = service.wait(SOON);
     assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+    // Heard before `exit`, or (on a loaded machine, after the fixture's pause) once `exit`
+    // has begun: a first signal either way.
     assert!(
-        exit.stderr.contains("while exiting; send it again"),
+        exit.stderr.contains("while exiting; send it again")
+            || exit
+                .stderr
+                .contains("while exiting with code 0; send it again"),
         "{}",
         exit.stderr
     );

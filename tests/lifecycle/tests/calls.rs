@@ -125,7 +125,7 @@ fn code(result: &Result<u64, Status>) -> Code {
 /// UNAVAILABLE, and the exit says so.
 #[test]
 fn busy_stream_never_pending_is_cut_with_unavailable() {
-    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "5s")]);
     let rt = runtime();
     let (result, signalled, ended) = rt.block_on(async {
         let channel = channel(&addr).await;
@@ -159,7 +159,9 @@ fn busy_stream_never_pending_is_cut_with_unavailable() {
 /// Large messages (1 MiB each, never pending), the client reading as fast as it can.
 #[test]
 fn large_message_stream_is_cut_with_unavailable() {
-    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    // A drain of 4.75 s: the cut comes its whole second ahead of the deadline (a quarter of a
+    // 3 s timeout's drain was 690 ms for the status to get out behind 1 MiB messages).
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "5s")]);
     let rt = runtime();
     let (result, signalled, ended) = rt.block_on(async {
         let channel = channel(&addr).await;
@@ -219,7 +221,7 @@ fn client_not_reading_zero_window() {
 /// count is 100.
 #[test]
 fn many_streams_on_many_connections_all_get_unavailable() {
-    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "3s")]);
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "5s")]);
     let rt = runtime();
     let results = rt.block_on(async {
         let mut streams = Vec::new();
@@ -284,13 +286,14 @@ fn a_trailers_only_error_shortly_before_the_cut_keeps_its_status() {
     assert_eq!(exit.code, Some(0), "{}", exit.stderr);
 }
 
-/// A tiny timeout (300 ms, no drain delay): the drain is 150 ms, and the cut keeps three
-/// quarters of it for calls to finish. A unary call of 50 ms in flight at the SIGTERM finishes
-/// within the drain. (The cut was once clamped to the cancel itself, and ended it.)
+/// A tiny timeout (1 s, no drain delay): the drain is 750 ms, shorter than four times the
+/// cut's second, and the cut keeps three quarters of it for calls to finish. A unary call of
+/// 50 ms in flight at the SIGTERM finishes within the drain. (The cut was once clamped to the
+/// cancel itself, and ended it. With a 300 ms timeout the call had 60 ms to spare, which a
+/// loaded machine can take.)
 #[test]
 fn tiny_timeout_unary_of_50ms_in_flight() {
-    let (mut service, result) =
-        unary_across_sigterm(&[("GRACEFUL_TIMEOUT", "300ms")], pb::UNARY, 50);
+    let (mut service, result) = unary_across_sigterm(&[("GRACEFUL_TIMEOUT", "1s")], pb::UNARY, 50);
     service.wait_for("unary done 50");
     let (exit, _) = service.wait(SOON);
     assert!(result.is_ok(), "{result:?}");
@@ -300,7 +303,7 @@ fn tiny_timeout_unary_of_50ms_in_flight() {
 /// Same tiny timeout, a server stream that ends by itself 50 ms after the SIGTERM.
 #[test]
 fn tiny_timeout_stream_ending_by_itself_in_50ms() {
-    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "400ms")]);
+    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "1s")]);
     let rt = runtime();
     let result = rt.block_on(async {
         let channel = channel(&addr).await;
@@ -355,7 +358,8 @@ fn client_streaming_never_ended_by_its_client() {
                     .await
             }
         });
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The handler has the first message (the call runs on a worker; this thread may block).
+        service.wait_for("collect got 1");
         let signalled = Instant::now();
         service.signal(libc::SIGTERM);
         let result = tokio::time::timeout(SOON, call).await.unwrap().unwrap();

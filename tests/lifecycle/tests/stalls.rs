@@ -387,14 +387,22 @@ fn pipelined_requests_after_the_trigger_get_one_answer_and_a_close() {
     client
         .write_all(&b"GET / HTTP/1.1\r\nhost: t\r\n\r\n".repeat(3))
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let mut answered = Vec::new();
     let mut buffer = vec![0; 64 * 1024];
-    let n = client.read(&mut buffer).unwrap();
-    let before = String::from_utf8_lossy(&buffer[..n])
+    while String::from_utf8_lossy(&answered)
+        .matches("HTTP/1.1 200")
+        .count()
+        < 3
+    {
+        let n = client.read(&mut buffer).unwrap();
+        assert!(n > 0, "closed before three answers");
+        answered.extend_from_slice(&buffer[..n]);
+    }
+    let before = String::from_utf8_lossy(&answered)
         .matches("HTTP/1.1 200")
         .count();
     service.signal(libc::SIGTERM);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_not_ready(&addr);
     client
         .write_all(&b"GET / HTTP/1.1\r\nhost: t\r\n\r\n".repeat(3))
         .unwrap();
@@ -411,6 +419,25 @@ fn pipelined_requests_after_the_trigger_get_one_answer_and_a_close() {
         "{text}"
     );
     assert_eq!(code, Some(0));
+}
+
+/// Waits until the service has heard its signal: `/readyz` answers 503 on a new connection.
+fn wait_not_ready(addr: &str) {
+    let deadline = Instant::now() + SOON;
+    loop {
+        let mut probe = TcpStream::connect(addr).unwrap();
+        probe.set_read_timeout(Some(SOON)).unwrap();
+        probe
+            .write_all(b"GET /readyz HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        let _ = probe.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 503") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still ready: {answer:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// J: ConnectInfo is the client's address, on HTTP/1.1 and HTTP/2.
