@@ -301,6 +301,40 @@ mod os {
         }
     }
 
+    #[cfg(test)]
+    mod tests {
+        use std::os::fd::AsRawFd;
+        use std::time::Duration;
+
+        use super::{Events, Signal, WAKE};
+
+        /// What the handlers wrote reaches the watchdog in the order they wrote it, in one read,
+        /// wake-ups left out: the order it reports signals in, and the forced exit's code,
+        /// come from here. (Through the handlers themselves in `tests/lifecycle`: a test here
+        /// would leave them installed in the test binary.)
+        #[test]
+        fn signals_are_read_in_the_order_their_handlers_wrote_them() {
+            let events = Events::new().unwrap();
+            let bytes = [
+                libc::SIGTERM as u8,
+                WAKE,
+                libc::SIGINT as u8,
+                libc::SIGINT as u8,
+            ];
+            // SAFETY: writes `bytes` to the pipe's open write end.
+            let written = unsafe {
+                libc::write(events.write.as_raw_fd(), bytes.as_ptr().cast(), bytes.len())
+            };
+            assert_eq!(written, 4);
+            let mut signals = Vec::new();
+            events.wait(Some(Duration::from_secs(5)), &mut signals);
+            assert_eq!(
+                signals,
+                [Signal::Terminate, Signal::Interrupt, Signal::Interrupt]
+            );
+        }
+    }
+
     /// Neither end may ever wait: not the handler, not a wake-up, not the reader.
     fn non_blocking(fd: RawFd) -> io::Result<()> {
         // SAFETY: fcntl on a descriptor we own, with flags read from it first.

@@ -220,9 +220,13 @@ mod tests {
             let request = one.of("request".into());
             one.end(&request, Ending::Aborted, 1);
         }
-        // The name spawned again at once: the thread's last tally, the same one.
-        let (first, again) = (one.of("job".into()), one.of("job".into()));
+        // The name spawned again at once: the thread's last tally, taken without the names
+        // (emptied here, so that only the thread's own can give it).
+        let first = one.of("job".into());
+        let names = std::mem::take(&mut one.names().by_name);
+        let again = one.of("job".into());
         assert!(Arc::ptr_eq(&first, &again));
+        one.names().by_name = names;
         one.end(&first, Ending::Succeeded, 1);
         one.end(&again, Ending::Succeeded, 1);
         let lines = |tallies: &Tallies| -> Vec<(String, u64, u64, u64)> {

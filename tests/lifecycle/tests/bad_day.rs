@@ -301,6 +301,9 @@ fn two_signals_back_to_back_force_the_exit_every_time() {
         let [first] = heard[..] else {
             panic!("one first signal heard; stderr:\n{}", exit.stderr);
         };
+        if second == libc::SIGTERM {
+            assert_eq!(first, "SIGTERM", "stderr:\n{}", exit.stderr);
+        }
         let second_heard = if second == libc::SIGINT && first == "SIGTERM" {
             "SIGINT"
         } else {

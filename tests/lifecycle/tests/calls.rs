@@ -487,7 +487,12 @@ fn cooperating_streams_and_calls_exit_0() {
 /// the change and end with UNAVAILABLE at the cancel; exit 0.
 #[test]
 fn health_not_serving_from_the_trigger_for_every_service() {
-    let (service, addr) = start(&[("GRACEFUL_TIMEOUT", "6s"), ("GRACEFUL_DRAIN_DELAY", "2s")]);
+    // The fixture's `race` service is set SERVING back to back, across the trigger.
+    let (service, addr) = start(&[
+        ("GRACEFUL_TIMEOUT", "6s"),
+        ("GRACEFUL_DRAIN_DELAY", "2s"),
+        ("RACE_SPIN", "1"),
+    ]);
     let rt = runtime();
     rt.block_on(async {
         let channel = channel(&addr).await;

@@ -301,13 +301,7 @@ fn slow_sse_runs_to_its_end() {
         let h1 = tokio::task::spawn_blocking({
             let addr = addr.clone();
             move || {
-                let mut client = TcpStream::connect(&addr).unwrap();
-                client.set_read_timeout(Some(SOON)).unwrap();
-                client
-                    .write_all(b"GET /sse HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
-                    .unwrap();
-                let mut text = String::new();
-                let r = client.read_to_string(&mut text);
+                let (r, text) = get_once(&addr, "/sse");
                 format!("{r:?} {} events", text.matches("data: ").count())
             }
         });
@@ -394,7 +388,9 @@ fn pipelined_requests_after_the_trigger_get_one_answer_and_a_close() {
         .count()
         < 3
     {
-        let n = client.read(&mut buffer).unwrap();
+        let n = client
+            .read(&mut buffer)
+            .expect("three answers before the signal");
         assert!(n > 0, "closed before three answers");
         answered.extend_from_slice(&buffer[..n]);
     }
@@ -412,7 +408,6 @@ fn pipelined_requests_after_the_trigger_get_one_answer_and_a_close() {
     let after = text.matches("HTTP/1.1 200").count();
     eprintln!("I: before {before}/3 answered; after the trigger {after}/3 answered, {r:?}");
     let (code, _, _) = report("I", service);
-    assert_eq!(before, 3);
     assert_eq!(after, 1, "{text}");
     assert!(
         text.to_ascii_lowercase().contains("connection: close"),
@@ -421,17 +416,26 @@ fn pipelined_requests_after_the_trigger_get_one_answer_and_a_close() {
     assert_eq!(code, Some(0));
 }
 
+/// `GET path` on a connection of its own, closed after the answer: how the read ended, and
+/// what it read.
+fn get_once(addr: &str, path: &str) -> (std::io::Result<usize>, String) {
+    let mut client = TcpStream::connect(addr).unwrap();
+    client.set_read_timeout(Some(SOON)).unwrap();
+    client
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+    let mut text = String::new();
+    let read = client.read_to_string(&mut text);
+    (read, text)
+}
+
 /// Waits until the service has heard its signal: `/readyz` answers 503 on a new connection.
 fn wait_not_ready(addr: &str) {
     let deadline = Instant::now() + SOON;
     loop {
-        let mut probe = TcpStream::connect(addr).unwrap();
-        probe.set_read_timeout(Some(SOON)).unwrap();
-        probe
-            .write_all(b"GET /readyz HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n")
-            .unwrap();
-        let mut answer = String::new();
-        let _ = probe.read_to_string(&mut answer);
+        let (_, answer) = get_once(addr, "/readyz");
         if answer.starts_with("HTTP/1.1 503") {
             return;
         }
