@@ -301,6 +301,18 @@ mod os {
         }
     }
 
+    /// Neither end may ever wait: not the handler, not a wake-up, not the reader.
+    fn non_blocking(fd: RawFd) -> io::Result<()> {
+        // SAFETY: fcntl on a descriptor we own, with flags read from it first.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
+
     #[cfg(test)]
     mod tests {
         use std::os::fd::AsRawFd;
@@ -333,18 +345,6 @@ mod os {
                 [Signal::Terminate, Signal::Interrupt, Signal::Interrupt]
             );
         }
-    }
-
-    /// Neither end may ever wait: not the handler, not a wake-up, not the reader.
-    fn non_blocking(fd: RawFd) -> io::Result<()> {
-        // SAFETY: fcntl on a descriptor we own, with flags read from it first.
-        unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFL);
-            if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
-        Ok(())
     }
 }
 
